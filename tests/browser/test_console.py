@@ -1,0 +1,87 @@
+"""The console in a real browser: log in, find the seeded platform, rename an account, switch language,
+manage staff — on a desktop and on a phone-sized screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from wenzheng.demo import DEMO_PASSWORD, seed_demo
+
+pytestmark = pytest.mark.browser
+
+
+def _log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_operator_logs_in_and_sees_the_seeded_platform(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    seed_demo(db)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, live_server, "yaan-operator")
+    page.wait_for_selector("h1:has-text('雅安市应急管理局')")
+    assert page.is_visible("text=芦山地震救助")
+    assert page.is_visible("text=救援协调科")
+    assert page.is_visible("text=已认证")
+    page.screenshot(path=str(screenshots / "console-agency-zh.png"), full_page=True)
+    page.click("text=芦山地震救助")
+    page.wait_for_selector("text=名称历史")
+    assert page.is_visible("text=四川雅安")
+    page.click("text=English")
+    page.wait_for_selector("text=Name history")
+    page.screenshot(path=str(screenshots / "console-account-en.png"), full_page=True)
+    page.close()
+
+
+def test_wrong_password_shows_why_and_stays_on_login(db: Session, live_server: str, browser: Any) -> None:
+    seed_demo(db)
+    page = browser.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "yaan-operator")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit]")
+    alert = page.wait_for_selector("[role=alert]")
+    assert alert.get_attribute("data-code") == "invalid_credentials"
+    assert "/login" in page.url
+    page.close()
+
+
+def test_admin_renames_an_account_and_adds_staff_on_a_phone(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    seed_demo(db)
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    _log_in(page, live_server, "police-admin")
+    page.wait_for_selector("h1:has-text('雅安市公安局')")
+    page.click("text=平安雅安")
+    page.fill("input[name=name]", "平安雅安发布")
+    page.click("button:has-text('改名')")
+    page.wait_for_selector("[role=status]")
+    assert page.is_visible("h1:has-text('平安雅安发布')")
+    page.screenshot(path=str(screenshots / "console-rename-phone.png"), full_page=True)
+    page.click("nav.tabs >> text=人员")
+    page.fill("input[name=username]", "police-new")
+    page.fill("input[name=display_name]", "新警员")
+    page.fill("input[name=password]", "a-long-password")
+    page.click("button:has-text('添加')")
+    page.wait_for_selector("tr[data-username=police-new]")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the staff page scrolls sideways on a phone ({width}px)"
+    page.screenshot(path=str(screenshots / "console-staff-phone.png"), full_page=True)
+    page.close()
+
+
+def test_logged_out_visitor_is_sent_to_login(live_server: str, browser: Any) -> None:
+    page = browser.new_page()
+    page.goto(f"{live_server}/console/agencies/1")
+    assert "/login" in page.url
+    assert page.is_visible("input[name=password]")
+    page.close()

@@ -1,0 +1,123 @@
+"""Meta-tests over every route of the app: authentication required unless deliberately public, and
+another agency's ids are answered 404 — never data, never 403 that would confirm they exist."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories import create_api_token, create_tenant, login
+from wenzheng.app import ROUTERS, create_app
+from wenzheng.jobs.models import Job, JobState
+from wenzheng.web.public import PUBLIC_ROUTES
+
+PARAM = re.compile(r"{(\w+)}")
+SAMPLE_BODIES = {
+    "AgencyIn": {"slug": "sample-agency", "name": "样例机构"},
+    "DepartmentIn": {"name": "样例部门"},
+    "DepartmentPatch": {"description": "改过的简介"},
+    "AccountIn": {"slug": "sample-account", "name": "样例公众号"},
+    "AccountPatch": {"name": "样例新名"},
+    "VerificationIn": {"verified": True},
+}
+
+
+def all_routes() -> Iterator[tuple[str, str, APIRoute]]:
+    for route in (r for router in ROUTERS for r in router.routes):
+        if isinstance(route, APIRoute):
+            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+                yield method, route.path, route
+
+
+ROUTES = list(all_routes())
+
+
+def test_the_walk_covers_the_whole_app() -> None:
+    app = create_app()
+    assert len(app.routes) == len(ROUTERS) + 2, "include routers only through wenzheng.app.ROUTERS"
+    walked = {path for _, path, _ in ROUTES}
+    assert set(app.openapi()["paths"]) <= walked
+    assert len(ROUTES) >= 30
+
+
+def test_public_list_names_only_real_routes() -> None:
+    real = {(method, path) for method, path, _ in ROUTES} | {("GET", "/api/v1/openapi.json")}
+    assert real >= PUBLIC_ROUTES, f"stale public entries: {PUBLIC_ROUTES - real}"
+
+
+@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, _ in ROUTES if (m, p) not in PUBLIC_ROUTES])
+def test_route_requires_authentication(client: TestClient, method: str, path: str) -> None:
+    url = PARAM.sub("1", path)
+    response = client.request(method, url, follow_redirects=False)
+    if path.startswith("/api/"):
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.json()["error"]["code"] == "not_authenticated"
+    else:
+        assert response.status_code == 303, (method, path, response.status_code)
+        assert response.headers["location"].startswith("/login?")
+
+
+def _body_for(route: APIRoute) -> dict[str, object] | None:
+    body_field = route.body_field
+    if body_field is None or route.path.startswith("/console") or route.path in ("/login", "/logout"):
+        return None
+    name = body_field.field_info.annotation.__name__  # type: ignore[union-attr]
+    assert name in SAMPLE_BODIES, f"add a sample body for {name} ({route.path}) to SAMPLE_BODIES"
+    return SAMPLE_BODIES[name]
+
+
+def _foreign_urls(path: str, ids_b: dict[str, int], ids_a: dict[str, int]) -> list[str]:
+    """Every way to name agency B's objects: all-B ids, and B's object under A's agency."""
+    params = PARAM.findall(path)
+    urls = [PARAM.sub(lambda m: str(ids_b[m.group(1)]), path)]
+    if "agency_id" in params and len(params) > 1:
+        urls.append(PARAM.sub(lambda m: str((ids_a if m.group(1) == "agency_id" else ids_b)[m.group(1)]), path))
+    return urls
+
+
+def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
+    a, b = create_tenant(db, "a"), create_tenant(db, "b")
+    token_a, _ = create_api_token(db, a.agency)
+    token_b, _ = create_api_token(db, b.agency)
+    job_b = Job(agency_id=b.agency.id, task="staff.purge_expired_sessions", state=JobState.DEAD.value)
+    db.add(job_b)
+    db.commit()
+    ids_b = {
+        "agency_id": b.agency.id,
+        "account_id": b.account.id,
+        "department_id": b.department.id,
+        "user_id": b.admin.id,
+        "token_id": token_b.id,
+        "job_id": job_b.id,
+    }
+    ids_a = {
+        "agency_id": a.agency.id,
+        "account_id": a.account.id,
+        "department_id": a.department.id,
+        "user_id": a.admin.id,
+        "token_id": token_a.id,
+        "job_id": 0,
+    }
+    csrf = login(client, a.admin.username)
+    checked = 0
+    for method, path, route in ROUTES:
+        if (method, path) in PUBLIC_ROUTES or not PARAM.search(path):
+            continue
+        unknown = set(PARAM.findall(path)) - set(ids_b)
+        assert not unknown, f"teach this test about {unknown} in {path}"
+        for url in _foreign_urls(path, ids_b, ids_a):
+            response = client.request(
+                method,
+                url,
+                json=_body_for(route),
+                headers={"X-CSRF-Token": csrf},
+                follow_redirects=False,
+            )
+            assert response.status_code == 404, (method, url, response.status_code, response.text[:200])
+            checked += 1
+    assert checked >= 20

@@ -1,0 +1,1 @@
+"""Agencies (机构): the tenants, and their departments."""

@@ -1,0 +1,104 @@
+"""Writes on agencies and departments: each validates, changes, audits and commits as one."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenzheng.agencies.models import Agency, Department
+from wenzheng.audit.actions import record_audit
+from wenzheng.errors import Conflict
+from wenzheng.staff.actor import Actor
+from wenzheng.staff.roles import Role
+from wenzheng.validation import clean_slug, clean_text, clean_timezone
+
+
+def do_create_agency(
+    session: Session, actor: Actor, *, slug: str, name: str, timezone: str = "Asia/Shanghai"
+) -> Agency:
+    """A platform admin adds an agency (a tenant) to the platform."""
+    actor.require_platform_admin()
+    slug = clean_slug(slug)
+    agency = Agency(slug=slug, name=clean_text(name, field="name", max_length=200), timezone=clean_timezone(timezone))
+    if session.execute(select(Agency.id).where(Agency.slug == slug)).first():
+        raise Conflict(f"An agency with the slug {slug!r} already exists; choose another.", code="slug_taken")
+    session.add(agency)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "console:agency:create",
+        agency_id=agency.id,
+        subject_type="agency",
+        subject_id=agency.id,
+        data={"slug": slug, "name": agency.name},
+    )
+    session.commit()
+    return agency
+
+
+def do_create_department(
+    session: Session, actor: Actor, agency: Agency, *, name: str, description: str = ""
+) -> Department:
+    actor.require_role(agency.id, Role.ADMIN)
+    name = clean_text(name, field="name", max_length=200)
+    _check_department_name_free(session, agency.id, name)
+    department = Department(
+        agency_id=agency.id,
+        name=name,
+        description=clean_text(description, field="description", max_length=1000, required=False),
+    )
+    session.add(department)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "console:department:create",
+        agency_id=agency.id,
+        subject_type="department",
+        subject_id=department.id,
+        data={"name": name},
+    )
+    session.commit()
+    return department
+
+
+def do_update_department(
+    session: Session,
+    actor: Actor,
+    department: Department,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> Department:
+    actor.require_role(department.agency_id, Role.ADMIN)
+    changes: dict[str, list[str]] = {}
+    if name is not None:
+        name = clean_text(name, field="name", max_length=200)
+        if name != department.name:
+            _check_department_name_free(session, department.agency_id, name)
+            changes["name"] = [department.name, name]
+            department.name = name
+    if description is not None:
+        description = clean_text(description, field="description", max_length=1000, required=False)
+        changes["description"] = [department.description, description]
+        department.description = description
+    record_audit(
+        session,
+        actor,
+        "console:department:update",
+        agency_id=department.agency_id,
+        subject_type="department",
+        subject_id=department.id,
+        data=changes,
+    )
+    session.commit()
+    return department
+
+
+def _check_department_name_free(session: Session, agency_id: int, name: str) -> None:
+    taken = session.execute(
+        select(Department.id).where(Department.agency_id == agency_id).where(Department.name == name)
+    ).first()
+    if taken:
+        raise Conflict(f"This agency already has a department named {name!r}.", code="department_exists")

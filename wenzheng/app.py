@@ -1,0 +1,46 @@
+"""create_app(): the one ASGI application — JSON API, console and public pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import wenzheng.jobs.tasks  # noqa: F401 - registers the project's tasks for inline runs
+from wenzheng import __version__
+from wenzheng.audit.actions import install_audit_guard
+from wenzheng.config import get_settings
+from wenzheng.web.api import routes as api_routes
+from wenzheng.web.console import accounts, agencies, platform, staff
+from wenzheng.web.console import auth as console_auth
+from wenzheng.web.errors import install_error_handlers
+from wenzheng.web.limits import BodySizeLimit
+
+# Every router of the app, in one place: the meta-tests walk these to check each route's authentication.
+ROUTERS = (
+    console_auth.router,
+    agencies.router,
+    accounts.router,
+    staff.router,
+    platform.router,
+    api_routes.router,
+)
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    install_audit_guard()
+    app = FastAPI(
+        title="wenzheng",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

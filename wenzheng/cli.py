@@ -1,0 +1,190 @@
+"""The ``wenzheng`` command line. A person's mistake prints one clear line and exits 2; never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from wenzheng.errors import WenzhengError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="wenzheng (问政): public-service accounts.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Turn expected failures into one line on stderr and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except WenzhengError as exc:
+            _fail(f"{exc.message} [{exc.code}]")
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            _fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+        except OperationalError as exc:
+            _fail(f"cannot reach the database: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Create or migrate the database schema to the latest revision."""
+    from wenzheng.db import get_engine
+    from wenzheng.migrate import current_revision, upgrade
+
+    upgrade(get_engine(), revision)
+    out.print(f"database at revision {current_revision(get_engine())}")
+
+
+@app.command()
+@friendly
+def serve(host: str | None = typer.Option(None), port: int | None = typer.Option(None)) -> None:
+    """Serve the web app (API, console, channel endpoints)."""
+    import uvicorn
+
+    from wenzheng.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        "wenzheng.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+@friendly
+def worker(
+    once: bool = typer.Option(False, help="Run the jobs that are due, then exit."),
+    imports: list[str] = typer.Option([], "--import", help="Extra module with task definitions."),
+) -> None:
+    """Run background jobs until stopped (Ctrl-C finishes the current job first)."""
+    from wenzheng.config import get_settings
+    from wenzheng.jobs.worker import run_worker
+
+    run_worker(get_settings(), once=once, imports=tuple(imports))
+
+
+@app.command("create-agency")
+@friendly
+def create_agency(slug: str, name: str, timezone: str = typer.Option("Asia/Shanghai")) -> None:
+    """Add an agency (a tenant) to the platform."""
+    from wenzheng.agencies.actions import do_create_agency
+    from wenzheng.db import session_scope
+    from wenzheng.staff.actor import Actor
+
+    with session_scope() as session:
+        agency = do_create_agency(session, Actor.system("cli"), slug=slug, name=name, timezone=timezone)
+        out.print(f"created agency {agency.slug} (id {agency.id})")
+
+
+@app.command("create-user")
+@friendly
+def create_user(
+    username: str,
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="WENZHENG_NEW_USER_PASSWORD"
+    ),
+    display_name: str = typer.Option("", help="Name shown in the console."),
+    agency: str = typer.Option("", help="Slug of the agency to join."),
+    role: str = typer.Option("operator", help="Role in that agency: viewer, operator, supervisor, admin."),
+    platform_admin: bool = typer.Option(False, help="Make the user a platform admin."),
+) -> None:
+    """Create a staff user, optionally with a role in one agency."""
+    from sqlalchemy import select
+
+    from wenzheng.agencies.models import Agency
+    from wenzheng.db import session_scope
+    from wenzheng.errors import NotFound
+    from wenzheng.staff.actions import do_add_staff, do_create_user, parse_role
+    from wenzheng.staff.actor import Actor
+
+    actor = Actor.system("cli")
+    with session_scope() as session:
+        target = None
+        if agency:
+            target = session.execute(select(Agency).where(Agency.slug == agency)).scalar_one_or_none()
+            if target is None:
+                raise NotFound(f"No agency has the slug {agency!r}.", code="agency_not_found")
+        chosen_role = parse_role(role)
+        user = do_create_user(
+            session,
+            actor,
+            username=username,
+            display_name=display_name,
+            password=password,
+            is_platform_admin=platform_admin,
+        )
+        if target is not None:
+            do_add_staff(session, actor, target, username=user.username, role=chosen_role)
+        out.print(f"created user {user.username}" + (f" ({chosen_role.value} in {agency})" if target else ""))
+
+
+@app.command()
+@friendly
+def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding.")) -> None:
+    """Migrate the database, seed the demo platform, print the logins, and serve it."""
+    from wenzheng.config import get_settings
+    from wenzheng.db import get_engine, session_scope
+    from wenzheng.demo import DEMO_PASSWORD, seed_demo
+    from wenzheng.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(get_engine())
+    with session_scope() as session:
+        logins = seed_demo(session)
+    table = Table(title=f"wenzheng demo — log in at {settings.base_url}/login (password: {DEMO_PASSWORD})")
+    for column in ("username", "role", "agency"):
+        table.add_column(column)
+    for row in logins:
+        table.add_row(*row)
+    out.print(table)
+    if serve_it:
+        serve(host=None, port=None)
+
+
+def main() -> None:
+    import logging
+
+    from wenzheng.config import get_settings
+
+    try:
+        logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        err.print(f"error: invalid setting {'.'.join(map(str, first['loc']))}: {escape(first['msg'])}", soft_wrap=True)
+        sys.exit(2)
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""All settings of wenzheng in one class, read from ``WENZHENG_*`` environment variables.
+
+Every field here must be documented in docs/configuration.md; a test fails otherwise.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - the placeholder production mode refuses
+PLACEHOLDER_SECRETS = frozenset({DEFAULT_SECRET_KEY, "", "changeme", "change-me", "secret", "password"})
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WENZHENG_", extra="ignore")
+
+    mode: Mode = Mode.DEVELOPMENT
+    database_url: str = "sqlite:///./var/wenzheng.db"
+    secret_key: str = DEFAULT_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = "http://127.0.0.1:8000"
+    default_language: str = Field(default="zh", pattern="^(zh|en)$")
+    session_hours: float = Field(default=12.0, gt=0)
+    cookie_secure: bool = False
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    jobs_inline: bool = False
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_backoff_seconds: float = Field(default=2.0, gt=0)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.mode is Mode.PRODUCTION and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "WENZHENG_SECRET_KEY is a placeholder; production mode needs a real secret "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.mode is Mode.PRODUCTION and len(self.secret_key) < 32:
+            raise ValueError("WENZHENG_SECRET_KEY must be at least 32 characters in production mode")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file for a file-backed SQLite URL, else None."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[-1]
+        return None if path in ("", ":memory:") else Path(path)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

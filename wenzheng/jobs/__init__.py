@@ -1,0 +1,1 @@
+"""The work queue: jobs are rows, enqueued in the transaction of the change that causes them."""

@@ -1,0 +1,28 @@
+"""The project's own tasks. Importing this module registers every one of them.
+
+Tasks that belong to a domain package live there (``wenzheng/<concept>/tasks.py``) and are imported
+below, so that the worker and ``enqueue`` know the whole set from one import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from wenzheng.db import utcnow
+from wenzheng.jobs.models import Job
+from wenzheng.jobs.registry import task
+from wenzheng.staff.models import LoginAttempt, StaffSession
+
+# Login throttling looks back minutes (login_window_minutes); a day keeps some history for support.
+LOGIN_ATTEMPT_RETENTION = dt.timedelta(days=1)
+
+
+@task("staff.purge_expired_sessions")
+def purge_expired_sessions(session: Session, job: Job) -> None:
+    """Delete staff sessions past their expiry and login attempts older than a day."""
+    now = utcnow()
+    session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - LOGIN_ATTEMPT_RETENTION))

@@ -1,0 +1,1 @@
+"""Staff users, their roles per agency, console sessions, API tokens and login throttling."""

@@ -1,0 +1,63 @@
+"""Small checks shared by actions, each failing with an error a person can act on."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wenzheng.errors import InvalidInput
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+
+
+def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    """Trimmed, NFC-normalised text within ``max_length`` characters, without control characters."""
+    cleaned = unicodedata.normalize("NFC", value or "").strip()
+    if required and not cleaned:
+        raise InvalidInput(f"{field} must not be empty.", code="field_required", details={"field": field})
+    if len(cleaned) > max_length:
+        raise InvalidInput(
+            f"{field} is {len(cleaned)} characters long; the most allowed is {max_length}.",
+            code="field_too_long",
+            details={"field": field, "max_length": max_length},
+        )
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in cleaned):
+        raise InvalidInput(f"{field} contains control characters.", code="field_invalid", details={"field": field})
+    return cleaned
+
+
+def clean_slug(value: str, *, field: str = "slug") -> str:
+    slug = (value or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(
+            f"{field} must be 1–64 lowercase letters, digits or hyphens, not starting or ending with a hyphen "
+            "(for example: yaan-rescue).",
+            code="invalid_slug",
+            details={"field": field},
+        )
+    return slug
+
+
+def clean_username(value: str) -> str:
+    username = (value or "").strip()
+    if not USERNAME_RE.match(username):
+        raise InvalidInput(
+            "A username is 2–64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+            code="invalid_username",
+            details={"field": "username"},
+        )
+    return username
+
+
+def clean_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"Unknown time zone {value!r}; use an IANA name such as Asia/Shanghai.",
+            code="invalid_timezone",
+            details={"field": "timezone"},
+        ) from exc
+    return value

@@ -1,0 +1,72 @@
+"""The console home and an agency's home page: its accounts and departments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from wenzheng.accounts.access import accounts_of
+from wenzheng.accounts.actions import do_create_account
+from wenzheng.agencies.access import access_agency_by_id, departments_of, visible_agencies
+from wenzheng.agencies.actions import do_create_department
+from wenzheng.staff.actor import Actor
+from wenzheng.staff.roles import Role
+from wenzheng.web.console import see_other
+from wenzheng.web.deps import current_actor, get_db
+from wenzheng.web.templating import render
+
+router = APIRouter(prefix="/console")
+
+
+@router.get("")
+def console_home(request: Request, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)) -> Response:
+    agencies = visible_agencies(db, actor)
+    if len(agencies) == 1 and not actor.is_platform_admin:
+        return see_other(f"/console/agencies/{agencies[0].id}")
+    return render(request, "console/home.html", {"agencies": agencies})
+
+
+@router.get("/agencies/{agency_id}")
+def agency_home(
+    request: Request, agency_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id)
+    return render(
+        request,
+        "console/agency.html",
+        {
+            "agency": agency,
+            "accounts": accounts_of(db, actor, agency.id),
+            "departments": departments_of(db, actor, agency.id),
+            "role": actor.role_in(agency.id),
+            "is_admin": actor.role_in(agency.id) is Role.ADMIN,
+        },
+    )
+
+
+@router.post("/agencies/{agency_id}/departments")
+def create_department(
+    agency_id: int,
+    name: str = Form(""),
+    description: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    do_create_department(db, actor, agency, name=name, description=description)
+    return see_other(f"/console/agencies/{agency.id}", notice="created")
+
+
+@router.post("/agencies/{agency_id}/accounts")
+def create_account(
+    agency_id: int,
+    slug: str = Form(""),
+    name: str = Form(""),
+    description: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    account = do_create_account(db, actor, agency, slug=slug, name=name, description=description)
+    return see_other(f"/console/accounts/{account.id}", notice="created")

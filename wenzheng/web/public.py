@@ -1,0 +1,17 @@
+"""Routes that are deliberately reachable without logging in. Everything else requires authentication;
+a meta-test walks every route of the app and fails when one is open but not listed here."""
+
+from __future__ import annotations
+
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/"),  # redirects to the console, which asks for a login
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/lang/{code}"),
+        ("GET", "/healthz"),
+        ("GET", "/api/v1/openapi.json"),
+    }
+)
+
+PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static"})
