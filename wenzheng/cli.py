@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -166,7 +167,28 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
         table.add_row(*row)
     out.print(table)
     if serve_it:
-        serve(host=None, port=None)
+        stop = _start_background_worker()
+        try:
+            serve(host=None, port=None)
+        finally:
+            stop.set()
+
+
+def _start_background_worker() -> threading.Event:
+    """The demo runs its worker in-process, so one command shows everything working."""
+    from wenzheng.config import get_settings
+    from wenzheng.jobs.worker import run_worker
+
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            run_worker(get_settings(), stop_event=stop, name="demo-worker")
+        except WenzhengError as exc:
+            err.print(f"[yellow]worker not started:[/yellow] {escape(exc.message)}", soft_wrap=True)
+
+    threading.Thread(target=work, name="wenzheng-worker", daemon=True).start()
+    return stop
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ SessionFactory = Callable[[], Session]
 MAX_BACKOFF_SECONDS = 6 * 3600.0  # so that a job with many attempts is still retried the same day
 JITTER = 0.1  # up to 10% more delay, so that jobs failing together do not all retry together
 TRACEBACK_FRAMES = 5
+SCHEDULE_CHECK_SECONDS = 60.0
 ERROR_TEXT_LIMIT = 2000
 _IN_HANDLER = "wz_job_handler_running"
 _URL_PASSWORD = re.compile(r"(\w+://[^:/@\s]*:)[^@\s]*@")
@@ -230,6 +232,7 @@ class Worker:
         self.name = name or default_worker_name()
         self.poll_seconds = poll_seconds
         self.stop_event = stop_event or threading.Event()
+        self._next_schedule_check = 0.0
 
     def run(self, *, once: bool = False) -> int:
         """Run jobs until stopped (with ``once``: until none is due); returns how many ran.
@@ -243,6 +246,7 @@ class Worker:
             elif once:
                 break
             else:
+                self._schedule_periodic()
                 self.stop_event.wait(self.poll_seconds)
         logger.info("worker %s stopped after %s jobs", self.name, count)
         return count
@@ -250,6 +254,19 @@ class Worker:
     def stop(self) -> None:
         """Stop after the current job (safe to call from a signal handler or another thread)."""
         self.stop_event.set()
+
+    def _schedule_periodic(self) -> None:
+        """When idle, at most once a minute, put due housekeeping tasks in the queue."""
+        if time.monotonic() < self._next_schedule_check:
+            return
+        self._next_schedule_check = time.monotonic() + SCHEDULE_CHECK_SECONDS
+        from wenzheng.jobs.schedule import enqueue_due_periodic  # the queue imports this module
+
+        try:
+            with self.session_factory() as session:
+                enqueue_due_periodic(session)
+        except OperationalError as error:
+            logger.warning("worker %s cannot schedule periodic tasks: %s", self.name, _first_line(error))
 
     def _step(self, once: bool) -> bool:
         try:

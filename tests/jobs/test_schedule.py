@@ -1,0 +1,43 @@
+"""Periodic housekeeping is enqueued when due, once; and every task the code names is registered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenzheng.db import utcnow
+from wenzheng.jobs.models import Job, JobState
+from wenzheng.jobs.registry import registered_task_names
+from wenzheng.jobs.schedule import PERIODIC, enqueue_due_periodic
+
+PACKAGE = Path(__file__).parent.parent.parent / "wenzheng"
+
+
+def _jobs(db: Session) -> list[Job]:
+    return list(db.execute(select(Job).where(Job.task == "staff.purge_expired_sessions")).scalars())
+
+
+def test_periodic_tasks_are_enqueued_once_until_they_run(tx_db: Session) -> None:
+    assert enqueue_due_periodic(tx_db) == ["staff.purge_expired_sessions"]
+    assert enqueue_due_periodic(tx_db) == []  # one is already pending
+    assert len(_jobs(tx_db)) == 1
+
+
+def test_a_recent_run_waits_for_its_interval(tx_db: Session) -> None:
+    now = utcnow()
+    tx_db.add(Job(task="staff.purge_expired_sessions", state=JobState.DONE.value, finished_at=now))
+    tx_db.commit()
+    assert enqueue_due_periodic(tx_db, now=now + dt.timedelta(minutes=30)) == []
+    assert enqueue_due_periodic(tx_db, now=now + dt.timedelta(hours=2)) == ["staff.purge_expired_sessions"]
+
+
+def test_every_task_the_code_names_is_registered() -> None:
+    named = set(PERIODIC)
+    for path in PACKAGE.rglob("*.py"):
+        named |= set(re.findall(r'enqueue\(\s*\w+,\s*"([a-z0-9_.]+)"', path.read_text()))
+    assert named, "found no task names"
+    assert named <= set(registered_task_names())
