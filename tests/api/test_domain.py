@@ -210,3 +210,15 @@ def test_viewer_sees_but_cannot_write(client: TestClient, db: Session) -> None:
     assert client.get(f"/console/agencies/{tenant.agency.id}").status_code == 200
     refused = client.patch(f"/api/v1/accounts/{tenant.account.id}", json={"name": "x"}, headers={"X-CSRF-Token": csrf})
     assert refused.status_code == 403
+
+
+def test_admins_read_the_audit_log_and_operators_cannot(client: TestClient, db: Session) -> None:
+    tenant = create_tenant(db, "t")
+    csrf = login(client, tenant.admin.username)
+    client.post(f"/console/accounts/{tenant.account.id}/rename", data={"name": "新名字", "csrf_token": csrf})
+    page = client.get(f"/console/agencies/{tenant.agency.id}/audit")
+    assert page.status_code == 200
+    assert "console:account:rename" in page.text and "新名字" in page.text
+    client.cookies.clear()
+    login(client, tenant.operator.username)
+    assert client.get(f"/console/agencies/{tenant.agency.id}/audit").status_code == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wenzheng.audit.models import AuditEvent
 from wenzheng.errors import NotFound
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import ApiToken, Membership, User
@@ -58,3 +59,15 @@ def api_tokens_of_agency(session: Session, actor: Actor, agency_id: int) -> list
 
 def user_by_username(session: Session, username: str) -> User | None:
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def actor_names(session: Session, events: list[AuditEvent]) -> dict[str, str]:
+    """Display names for the users and tokens behind already-scoped audit events, keyed 'user:1' / 'token:2'."""
+    user_ids = {e.actor_user_id for e in events if e.actor_user_id}
+    token_ids = {e.actor_token_id for e in events if e.actor_token_id}
+    names = {
+        f"user:{u.id}": u.display_name for u in session.execute(select(User).where(User.id.in_(user_ids))).scalars()
+    }
+    tokens = session.execute(select(ApiToken).where(ApiToken.id.in_(token_ids))).scalars()
+    names.update({f"token:{t.id}": f"{t.name} ({t.prefix}…)" for t in tokens})
+    return names

@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from wenzheng.agencies.access import access_agency_by_id
+from wenzheng.audit.access import audit_events_of_agency
 from wenzheng.staff.access import (
     access_api_token_by_id,
     access_membership_by_user_id,
+    actor_names,
     api_tokens_of_agency,
     staff_of_agency,
 )
@@ -139,3 +141,20 @@ def revoke_token(
     token = access_api_token_by_id(db, actor, agency_id, token_id)
     do_revoke_api_token(db, actor, token)
     return see_other(f"/console/agencies/{agency_id}/tokens", notice="revoked")
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request, agency_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    events = audit_events_of_agency(db, actor, agency.id, limit=200)
+    return render(
+        request,
+        "console/audit.html",
+        {
+            "agency": agency,
+            "events": events,
+            "names": actor_names(db, events),
+        },
+    )
