@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     job_backoff_seconds: float = Field(default=2.0, gt=0)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    attachments_dir: Path = Path("./var/attachments")
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_api_timeout_seconds: float = Field(default=10.0, gt=0)
+    wechat_replay_window_seconds: int = Field(default=300, ge=1)
+    wechat_max_body_bytes: int = Field(default=65_536, ge=1024)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

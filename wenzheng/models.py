@@ -3,6 +3,11 @@
 from wenzheng.accounts.models import Account, AccountNameChange
 from wenzheng.agencies.models import Agency, Department
 from wenzheng.audit.models import AuditEvent
+from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.channels.wechat.models import MassSend, WeChatAccessToken, WeChatBinding
+from wenzheng.citizens.models import Citizen, CitizenHandle
+from wenzheng.followers.models import Follower
+from wenzheng.messages.models import Attachment, Message
 from wenzheng.db import Base
 from wenzheng.jobs.models import Job
 from wenzheng.staff.models import ApiToken, LoginAttempt, Membership, StaffSession, User
@@ -12,12 +17,21 @@ __all__ = [
     "AccountNameChange",
     "Agency",
     "ApiToken",
+    "Attachment",
     "AuditEvent",
+    "AutoReplyRule",
     "Base",
+    "Citizen",
+    "CitizenHandle",
     "Department",
+    "Follower",
     "Job",
     "LoginAttempt",
+    "MassSend",
     "Membership",
+    "Message",
     "StaffSession",
     "User",
+    "WeChatAccessToken",
+    "WeChatBinding",
 ]

@@ -1,0 +1,1 @@
+"""Messages: every inbound and outbound item on every channel, and their attachments."""
