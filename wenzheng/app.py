@@ -12,6 +12,7 @@ from wenzheng import __version__
 from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
+from wenzheng.web.channels import wechat as wechat_channel
 from wenzheng.web.console import accounts, agencies, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
@@ -25,6 +26,7 @@ ROUTERS = (
     staff.router,
     platform.router,
     api_routes.router,
+    wechat_channel.router,
 )
 
 

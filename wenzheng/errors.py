@@ -26,6 +26,11 @@ class WenzhengError(Exception):
         return body
 
 
+class BadRequest(WenzhengError):
+    status = 400
+    code = "bad_request"
+
+
 class InvalidInput(WenzhengError):
     status = 422
     code = "invalid_input"

@@ -6,10 +6,10 @@ from wenzheng.audit.models import AuditEvent
 from wenzheng.autoreplies.models import AutoReplyRule
 from wenzheng.channels.wechat.models import MassSend, WeChatAccessToken, WeChatBinding
 from wenzheng.citizens.models import Citizen, CitizenHandle
-from wenzheng.followers.models import Follower
-from wenzheng.messages.models import Attachment, Message
 from wenzheng.db import Base
+from wenzheng.followers.models import Follower
 from wenzheng.jobs.models import Job
+from wenzheng.messages.models import Attachment, Message
 from wenzheng.staff.models import ApiToken, LoginAttempt, Membership, StaffSession, User
 
 __all__ = [

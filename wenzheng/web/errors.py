@@ -25,9 +25,13 @@ HTTP_CODES = {
 }
 
 
+# Machine clients: channels and the API get JSON errors, never an HTML page.
+MACHINE_PREFIXES = ("/api/", "/wechat/", "/sms/", "/open311/")
+
+
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+    return path.startswith(MACHINE_PREFIXES) or "application/json" in request.headers.get("accept", "")
 
 
 def error_response(

@@ -11,6 +11,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/lang/{code}"),
         ("GET", "/healthz"),
         ("GET", "/api/v1/openapi.json"),
+        # WeChat cannot log in: it proves itself with the account token's signature on every call.
+        ("GET", "/wechat/{account}"),
+        ("POST", "/wechat/{account}"),
     }
 )
 

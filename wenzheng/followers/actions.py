@@ -1,0 +1,76 @@
+"""Keeping followers as the channels report follows, unfollows and positions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenzheng.accounts.models import Account
+from wenzheng.db import utcnow
+from wenzheng.followers.models import Follower, FollowerState
+from wenzheng.intake.inbound import FollowAction, Inbound
+
+
+def apply_follow_action(session: Session, account: Account, citizen_id: int, inbound: Inbound) -> Follower | None:
+    follower = _follower(session, account.id, inbound.channel, inbound.handle or "")
+    if inbound.follow_action == FollowAction.FOLLOW:
+        return _follow(session, account, citizen_id, inbound, follower)
+    if follower is None:
+        return None
+    if inbound.follow_action == FollowAction.UNFOLLOW:
+        _unfollow(follower)
+    elif inbound.follow_action == FollowAction.LOCATE:
+        _locate(follower, inbound)
+    else:  # a scan or similar by a follower: it only adds tags
+        follower.tags = _merged(follower.tags, inbound.tags)
+    return follower
+
+
+def _follower(session: Session, account_id: int, channel: str, handle: str) -> Follower | None:
+    return session.execute(
+        select(Follower)
+        .where(Follower.account_id == account_id)
+        .where(Follower.channel == channel)
+        .where(Follower.handle == handle)
+    ).scalar_one_or_none()
+
+
+def _follow(
+    session: Session, account: Account, citizen_id: int, inbound: Inbound, follower: Follower | None
+) -> Follower:
+    if follower is None:
+        follower = Follower(
+            agency_id=account.agency_id,
+            account_id=account.id,
+            citizen_id=citizen_id,
+            channel=inbound.channel,
+            handle=inbound.handle or "",
+            tags=list(inbound.tags),
+        )
+        session.add(follower)
+        return follower
+    follower.state = FollowerState.FOLLOWING
+    follower.followed_at = utcnow()
+    follower.unfollowed_at = None
+    follower.tags = _merged(follower.tags, inbound.tags)
+    return follower
+
+
+def _unfollow(follower: Follower) -> None:
+    """An unfollow ends the subscription and forgets what following told us (PIPL: tags, position)."""
+    follower.state = FollowerState.UNFOLLOWED
+    follower.unfollowed_at = utcnow()
+    follower.tags = []
+    follower.last_latitude = follower.last_longitude = follower.last_location_precision = None
+    follower.last_located_at = None
+
+
+def _locate(follower: Follower, inbound: Inbound) -> None:
+    follower.last_latitude = inbound.latitude
+    follower.last_longitude = inbound.longitude
+    follower.last_location_precision = inbound.location_precision
+    follower.last_located_at = utcnow()
+
+
+def _merged(tags: list[str], new: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys([*tags, *new]))

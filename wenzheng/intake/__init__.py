@@ -1,0 +1,1 @@
+"""One door in: every channel hands its parsed message to ``accept``, which stores it durably and once."""

@@ -1,0 +1,46 @@
+"""The one internal form of an inbound item, whatever channel it came from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class FollowAction:
+    FOLLOW = "follow"
+    UNFOLLOW = "unfollow"
+    LOCATE = "locate"  # a follower's position report, without a message to answer
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A file the channel holds for us until a job fetches it (a WeChat MediaId)."""
+
+    kind: str
+    channel_media_id: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    # The channel's own identity of this item: the de-duplication key (unique per account and channel).
+    channel_message_id: str
+    kind: str
+    handle: str | None = None
+    text: str = ""
+    event: str | None = None
+    follow_action: str | None = None
+    tags: tuple[str, ...] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+    location_label: str | None = None
+    location_precision: float | None = None
+    media: tuple[MediaRef, ...] = ()
+    sent_at: dt.datetime | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_content(self) -> bool:
+        """Something a citizen wrote or sent (as opposed to a follow, a click or a delivery report)."""
+        return self.kind != "event"

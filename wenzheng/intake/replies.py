@@ -1,0 +1,75 @@
+"""The instant answer to an inbound item, decided inside intake's transaction and never waiting on triage:
+a keyword auto-reply, a welcome on follow, a status answer, or an acknowledgement with the reference."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenzheng.accounts.models import Account
+from wenzheng.autoreplies.match import matching_rule, rules_of_account
+from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.intake.actions import Reply
+from wenzheng.messages.models import Message
+
+STATUS_QUERY = re.compile(r"^\s*(?:查询|查|status|STATUS|Status)\s*[:：]?\s*(\d{8}-\d{6,})\s*$")
+DEFAULT_WELCOME = (
+    "感谢关注{account}。直接发送文字、图片、语音或位置即可求助、咨询或投诉，我们会给您一个受理编号。"
+    "如遇生命危险，请同时拨打 110 / 119 / 120。"
+)
+ACKNOWLEDGEMENT = (
+    "已收到您的消息，受理编号：{ref}。\n回复「查询 {ref}」可查看办理进度。\n如遇生命危险，请同时拨打 110 / 119 / 120。"
+)
+STATUS_TEXT = {
+    "received": "已受理，正在分派处理。",
+}
+
+
+def decide_reply(session: Session, account: Account, message: Message, *, welcome_text: str = "") -> Reply | None:
+    if message.kind == "event":
+        return _event_reply(session, account, message, welcome_text)
+    if message.kind == "text":
+        status = _status_reply(session, message)
+        if status is not None:
+            return status
+        rule = matching_rule(rules_of_account(session, account.id), message.text)
+        if rule is not None:
+            return rule_reply(rule, articles_allowed=1)
+    return text_reply(ACKNOWLEDGEMENT.format(ref=message.ref))
+
+
+def _event_reply(session: Session, account: Account, message: Message, welcome_text: str) -> Reply | None:
+    if message.event == "subscribe":
+        return text_reply(welcome_text or DEFAULT_WELCOME.format(account=account.name))
+    if message.event == "click":
+        rule = matching_rule(rules_of_account(session, account.id), message.text)
+        return rule_reply(rule, articles_allowed=8) if rule else None
+    return None
+
+
+def _status_reply(session: Session, message: Message) -> Reply | None:
+    match = STATUS_QUERY.match(message.text)
+    if match is None:
+        return None
+    ref = match.group(1)
+    asked = session.execute(
+        select(Message)
+        .where(Message.account_id == message.account_id)
+        .where(Message.ref == ref)
+        .where(Message.citizen_id == message.citizen_id)  # only the sender may ask about their own message
+    ).scalar_one_or_none()
+    if asked is None:
+        return text_reply(f"没有找到您的受理编号 {ref}，请核对后重试。")
+    return text_reply(f"受理编号 {ref}：{STATUS_TEXT.get(asked.status, asked.status)}")
+
+
+def rule_reply(rule: AutoReplyRule, *, articles_allowed: int) -> Reply:
+    if rule.reply_type == "news" and rule.articles:
+        return {"type": "news", "articles": rule.articles[:articles_allowed]}
+    return text_reply(rule.reply_text)
+
+
+def text_reply(content: str) -> Reply:
+    return {"type": "text", "content": content}
