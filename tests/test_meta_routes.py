@@ -11,8 +11,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import create_api_token, create_tenant, login
+from tests.factories import SYSTEM, create_api_token, create_tenant, login
 from wenzheng.app import ROUTERS, create_app
+from wenzheng.autoreplies.actions import do_create_auto_reply
 from wenzheng.jobs.models import Job, JobState
 from wenzheng.web.public import PUBLIC_ROUTES
 
@@ -72,11 +73,11 @@ def _body_for(route: APIRoute) -> dict[str, object] | None:
 
 
 def _foreign_urls(path: str, ids_b: dict[str, int], ids_a: dict[str, int]) -> list[str]:
-    """Every way to name agency B's objects: all-B ids, and B's object under A's agency."""
+    """Every way to name agency B's objects: all-B ids, and B's object under each of A's parents."""
     params = PARAM.findall(path)
     urls = [PARAM.sub(lambda m: str(ids_b[m.group(1)]), path)]
-    if "agency_id" in params and len(params) > 1:
-        urls.append(PARAM.sub(lambda m: str((ids_a if m.group(1) == "agency_id" else ids_b)[m.group(1)]), path))
+    for parent in params[:-1]:
+        urls.append(PARAM.sub(lambda m, p=parent: str((ids_a if m.group(1) == p else ids_b)[m.group(1)]), path))
     return urls
 
 
@@ -84,6 +85,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
     a, b = create_tenant(db, "a"), create_tenant(db, "b")
     token_a, _ = create_api_token(db, a.agency)
     token_b, _ = create_api_token(db, b.agency)
+    rule_b = do_create_auto_reply(db, SYSTEM, b.account, match_type="exact", pattern="b", reply_text="b")
     job_b = Job(agency_id=b.agency.id, task="staff.purge_expired_sessions", state=JobState.DEAD.value)
     db.add(job_b)
     db.commit()
@@ -94,6 +96,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "user_id": b.admin.id,
         "token_id": token_b.id,
         "job_id": job_b.id,
+        "rule_id": rule_b.id,
     }
     ids_a = {
         "agency_id": a.agency.id,
@@ -102,6 +105,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "user_id": a.admin.id,
         "token_id": token_a.id,
         "job_id": 0,
+        "rule_id": 0,
     }
     csrf = login(client, a.admin.username)
     checked = 0

@@ -13,7 +13,7 @@ from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
 from wenzheng.web.channels import wechat as wechat_channel
-from wenzheng.web.console import accounts, agencies, platform, staff
+from wenzheng.web.console import accounts, agencies, channels, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
 from wenzheng.web.limits import BodySizeLimit
@@ -23,6 +23,7 @@ ROUTERS = (
     console_auth.router,
     agencies.router,
     accounts.router,
+    channels.router,
     staff.router,
     platform.router,
     api_routes.router,

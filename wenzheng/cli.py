@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
+from wenzheng.channels.wechat.cli import app as wechat_app
+from wenzheng.clitools import err, friendly, out
 from wenzheng.errors import WenzhengError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="wenzheng (问政): public-service accounts.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
-out = Console()
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """Turn expected failures into one line on stderr and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except WenzhengError as exc:
-            _fail(f"{exc.message} [{exc.code}]")
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            _fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
-        except OperationalError as exc:
-            _fail(f"cannot reach the database: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+app.add_typer(wechat_app, name="wechat")
 
 
 @db_app.command("upgrade")
@@ -166,12 +137,26 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
     for row in logins:
         table.add_row(*row)
     out.print(table)
+    _print_wechat_demo(settings.base_url)
     if serve_it:
         stop = _start_background_worker()
         try:
             serve(host=None, port=None)
         finally:
             stop.set()
+
+
+def _print_wechat_demo(base_url: str) -> None:
+    from wenzheng.demo import DEMO_WECHAT
+
+    out.print(
+        "\n[bold]WeChat channel of 芦山地震救助[/bold] (what an agency enters in the WeChat console):\n"
+        f"  server URL      {base_url.rstrip('/')}/wechat/yaan\n"
+        f"  Token           {DEMO_WECHAT['token']}\n"
+        f"  EncodingAESKey  {DEMO_WECHAT['aes_key']}   (safe mode, AppID {DEMO_WECHAT['app_id']})\n"
+        '  try it:         .venv/bin/wenzheng wechat simulate --account yaan "我们被困在姚桥镇，求救"',
+        highlight=False,
+    )
 
 
 def _start_background_worker() -> threading.Event:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from wenzheng.accounts.actions import do_create_account, do_rename_account, do_set_account_verified
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency
+from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.channels.wechat.actions import do_connect_wechat
 from wenzheng.staff.actions import do_add_staff, do_create_user
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
@@ -78,6 +80,25 @@ AGENCIES = (
 )
 RENAMED_TO = "芦山地震救助"
 
+# The demo account's WeChat connection, printed by `make demo` so anyone can try the channel
+# with `wenzheng wechat simulate` (these are demo values, not secrets of any real account).
+DEMO_WECHAT = {
+    "app_id": "wx5e1a2b3c4d5e6f70",
+    "token": "lushan2013",
+    "aes_key": "LuShanDiZhenJiuZhu2013042008021800000000000",
+    "original_id": "gh_lushan_rescue",
+}
+DEMO_WELCOME = (
+    "感谢关注芦山地震救助。被困、受伤或需要救援，请直接发送文字说明位置和人数，并发送位置；"
+    "我们会给您一个受理编号。生命危险请同时拨打 119 / 120。"
+)
+DEMO_AUTO_REPLIES = (
+    ("contains", "捐款", "捐款请通过雅安市红十字会官方渠道，谨防诈骗。物资捐赠请联系市物资保障科。", 10),
+    ("contains", "献血", "雅安市中心血站接受献血，请携带身份证，献血前请正常饮食。", 20),
+    ("contains", "余震", "余震期间请远离危房和山体，到空旷地带避险，不要返回受损房屋取物。", 30),
+    ("exact", "寻人", "寻人请发送：失联者姓名、年龄、最后出现的地点和时间、您的联系电话。", 40),
+)
+
 
 def is_seeded(session: Session) -> bool:
     return session.execute(select(Agency.id).where(Agency.slug == AGENCIES[0].slug)).first() is not None
@@ -117,6 +138,11 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     do_set_account_verified(session, actor, account, verified=True)
     if spec.account_slug == "yaan":
         do_rename_account(session, actor, account, new_name=RENAMED_TO)
+        do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
+        for match_type, pattern, reply, priority in DEMO_AUTO_REPLIES:
+            do_create_auto_reply(
+                session, actor, account, match_type=match_type, pattern=pattern, reply_text=reply, priority=priority
+            )
     for username, display_name, role in spec.staff:
         do_add_staff(
             session,
