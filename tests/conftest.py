@@ -82,7 +82,10 @@ def engine() -> Engine:
 
 @pytest.fixture(autouse=True)
 def _empty_tables() -> Iterator[None]:
-    """Every test starts from an empty, migrated schema."""
+    """Every test starts from an empty, migrated schema (and no cached channel bindings)."""
+    from wenzheng.channels.wechat.bindings import forget_bindings
+
+    forget_bindings()
     yield
     engine = wz_db.get_engine()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]

@@ -20,6 +20,8 @@ from wenzheng.web.limits import BodySizeLimit
 
 # Every router of the app, in one place: the meta-tests walk these to check each route's authentication.
 ROUTERS = (
+    # First: the channel callbacks are the hottest routes, and routing tries routers in this order.
+    wechat_channel.router,
     console_auth.router,
     agencies.router,
     accounts.router,
@@ -27,7 +29,6 @@ ROUTERS = (
     staff.router,
     platform.router,
     api_routes.router,
-    wechat_channel.router,
 )
 
 

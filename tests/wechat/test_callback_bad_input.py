@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.wechat.callback_helpers import TOKEN, connect, next_msg_id
 from wenzheng.channels.wechat import crypto
+from wenzheng.channels.wechat.bindings import forget_bindings
 from wenzheng.channels.wechat.simulate import signed_push, text_xml
 from wenzheng.citizens.models import Citizen
 from wenzheng.db import make_engine
@@ -112,9 +113,12 @@ def test_an_unknown_account_is_404(client: TestClient, db: Session) -> None:
 def test_database_down_is_503_never_success(client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     connected = connect(db, mode="plaintext")
     unreachable = make_engine(url="postgresql+psycopg://wenzheng@127.0.0.1:9/down", connect_args={"connect_timeout": 2})
-    monkeypatch.setattr("wenzheng.web.channels.wechat.session_factory", lambda: sessionmaker(bind=unreachable))
+    forget_bindings()
+    monkeypatch.setattr("wenzheng.db._session_factory", sessionmaker(bind=unreachable))
     response = client.post(f"{connected.url}?{_signed_query()}", content=_xml())
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert response.text != "success"
+    monkeypatch.undo()
     unreachable.dispose()
+    assert nothing_stored(db)

@@ -19,6 +19,14 @@ REGEX_TIMEOUT_SECONDS = 0.02
 
 
 def rules_of_account(session: Session, account_id: int) -> list[AutoReplyRule]:
+    """The account's enabled rules in answering order, read once per session (one intake batch)."""
+    cache: dict[int, list[AutoReplyRule]] = session.info.setdefault("wz_auto_reply_rules", {})
+    if account_id not in cache:
+        cache[account_id] = _load_rules(session, account_id)
+    return cache[account_id]
+
+
+def _load_rules(session: Session, account_id: int) -> list[AutoReplyRule]:
     return list(
         session.execute(
             select(AutoReplyRule)

@@ -10,6 +10,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
 from wenzheng.channels.wechat import crypto
 from wenzheng.channels.wechat.access import binding_of_account
+from wenzheng.channels.wechat.bindings import forget_bindings
 from wenzheng.channels.wechat.models import AccountType, EncryptionMode, WeChatBinding
 from wenzheng.errors import InvalidInput
 from wenzheng.staff.actor import Actor
@@ -61,6 +62,7 @@ def do_connect_wechat(
         data={"app_id": binding.app_id, "mode": encryption_mode, "secret_changed": bool(app_secret)},
     )
     session.commit()
+    forget_bindings()
     return binding
 
 

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
 from wenzheng.channels.wechat import crypto
-from wenzheng.channels.wechat.access import binding_for_callback
+from wenzheng.channels.wechat.bindings import CachedBinding, cached_binding
 from wenzheng.channels.wechat.models import WeChatBinding
 from wenzheng.channels.wechat.parse import parse_xml, to_inbound
 from wenzheng.channels.wechat.reply import SUCCESS, encrypted_envelope, render
 from wenzheng.config import get_settings
 from wenzheng.errors import BadRequest, Forbidden
-from wenzheng.intake.actions import accept
+from wenzheng.intake.actions import Accepted, accept
 from wenzheng.intake.replies import decide_reply
 from wenzheng.jobs.registry import get_task
 from wenzheng.messages.models import Message
@@ -42,17 +42,50 @@ class Query:
         return cls(**{k: params.get(k, "") for k in cls.__dataclass_fields__})
 
 
-def verify_url(session: Session, slug: str, query: Query, echostr: str) -> str:
-    binding, _account = binding_for_callback(session, slug)
-    check_signature(binding, query)
+def verify_url(slug: str, query: Query, echostr: str) -> str:
+    _verified_binding(slug, query)
     return echostr
+
+
+@dataclass(frozen=True)
+class OpenedPush:
+    """A push whose signature checked out, decrypted and parsed: ready for the intake writer."""
+
+    binding: WeChatBinding
+    account: Account
+    query: Query
+    fields: dict[str, Any]
+    key_used: str | None
+
+
+def open_push(slug: str, query: Query, body: bytes) -> OpenedPush:
+    """Verify and open a push before anything is written. A cached binding that refuses it is reloaded once,
+    so a token or key the agency has just changed takes effect at once."""
+    try:
+        return _open_with(cached_binding(slug), query, body)
+    except (Forbidden, BadRequest):
+        return _open_with(cached_binding(slug, fresh=True), query, body)
+
+
+def _open_with(entry: CachedBinding, query: Query, body: bytes) -> OpenedPush:
+    check_signature(entry.binding, query)
+    fields, key_used = _open(entry.binding, query, body)
+    return OpenedPush(entry.binding, entry.account, query, fields, key_used)
+
+
+def _verified_binding(slug: str, query: Query) -> WeChatBinding:
+    try:
+        binding = cached_binding(slug).binding
+        check_signature(binding, query)
+    except Forbidden:
+        binding = cached_binding(slug, fresh=True).binding
+        check_signature(binding, query)
+    return binding
 
 
 def check_signature(binding: WeChatBinding, query: Query) -> None:
     if not (query.signature and query.timestamp and query.nonce):
-        raise Forbidden(
-            "The request is not signed (signature, timestamp and nonce are required).", code="bad_signature"
-        )
+        raise Forbidden("The request is not signed (signature, timestamp and nonce needed).", code="bad_signature")
     if not crypto.signature_matches(query.signature, binding.token, query.timestamp, query.nonce):
         raise Forbidden("The signature does not match this account's token.", code="bad_signature")
     _check_fresh(query.timestamp)
@@ -68,26 +101,33 @@ def _check_fresh(timestamp: str) -> None:
         raise Forbidden(f"The timestamp is {int(skew)} s away from our clock (allowed {window} s).", code="replayed")
 
 
-def receive_push(session: Session, slug: str, query: Query, body: bytes) -> tuple[bytes, str]:
-    """Answer a push: (response body, media type)."""
-    binding, account = binding_for_callback(session, slug)
-    check_signature(binding, query)
-    fields, key_used = _open(binding, query, body)
-    accepted = accept(
+def accept_push(session: Session, opened: OpenedPush) -> Accepted:
+    """The intake writer's part: store the push once, with its reply (committed by the writer)."""
+    return accept(
         session,
-        account,
-        to_inbound(fields),
-        decide_reply=partial(decide_reply, welcome_text=binding.welcome_text),
+        opened.account,
+        to_inbound(opened.fields),
+        decide_reply=partial(decide_reply, welcome_text=opened.binding.welcome_text),
         media_task=MEDIA_TASK if get_task(MEDIA_TASK) else None,
         side_effect=_wechat_effects,
     )
+
+
+def answer(opened: OpenedPush, accepted: Accepted) -> tuple[bytes, str]:
+    """The HTTP answer to WeChat: ``success``, or the reply XML (encrypted with the key the push used)."""
     if accepted.reply is None:
         return SUCCESS, "text/plain"
+    fields, binding = opened.fields, opened.binding
     xml = render(accepted.reply, to_user=str(fields["FromUserName"]), from_user=str(fields.get("ToUserName", "")))
-    if key_used is None:
+    if opened.key_used is None:
         return xml.encode(), "application/xml"
     envelope = encrypted_envelope(
-        xml, token=binding.token, aes_key=key_used, app_id=binding.app_id, timestamp=query.timestamp, nonce=query.nonce
+        xml,
+        token=binding.token,
+        aes_key=opened.key_used,
+        app_id=binding.app_id,
+        timestamp=opened.query.timestamp,
+        nonce=opened.query.nonce,
     )
     return envelope.encode(), "application/xml"
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
-from wenzheng.channels.wechat.callback import Query, receive_push, verify_url
+from wenzheng.channels.wechat.callback import OpenedPush, Query, accept_push, answer, open_push, verify_url
 from wenzheng.config import get_settings
-from wenzheng.db import session_factory
 from wenzheng.errors import PayloadTooLarge
+from wenzheng.intake.actions import Accepted
+from wenzheng.intake.writer import intake_writer
 
 router = APIRouter(prefix="/wechat")
 
@@ -17,25 +22,25 @@ router = APIRouter(prefix="/wechat")
 @router.get("/{account}")
 async def wechat_verify(request: Request, account: str, echostr: str = "") -> Response:
     query = Query.of(dict(request.query_params))
-    return PlainTextResponse(await run_in_threadpool(_verify, account, query, echostr))
+    return PlainTextResponse(await run_in_threadpool(verify_url, account, query, echostr))
 
 
 @router.post("/{account}")
 async def wechat_push(request: Request, account: str) -> Response:
     body = await _limited_body(request, get_settings().wechat_max_body_bytes)
-    query = Query.of(dict(request.query_params))
-    content, media_type = await run_in_threadpool(_receive, account, query, body)
+    opened = open_push(account, Query.of(dict(request.query_params)), body)
+    accepted = await _accept(opened)
+    content, media_type = answer(opened, accepted)
     return Response(content, media_type=media_type)
 
 
-def _verify(account: str, query: Query, echostr: str) -> str:
-    with session_factory()() as session:
-        return verify_url(session, account, query, echostr)
-
-
-def _receive(account: str, query: Query, body: bytes) -> tuple[bytes, str]:
-    with session_factory()() as session:
-        return receive_push(session, account, query, body)
+async def _accept(opened: OpenedPush) -> Accepted:
+    work = partial(accept_push, opened=opened)
+    try:
+        return await asyncio.wrap_future(intake_writer().submit(work))
+    except IntegrityError:
+        # Another process stored the same push (or its sender) a moment ago: the retry finds it.
+        return await asyncio.wrap_future(intake_writer().submit(work))
 
 
 async def _limited_body(request: Request, limit: int) -> bytes:
