@@ -8,10 +8,13 @@ Figures are ratios against a baseline measured in the same run, because the mach
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Each prints its own figures next to its own baseline; `make bench` runs them all.
+OTHER_BENCHMARKS = ("bench.wechat_ingest", "bench.triage")
 
 
 @contextmanager
@@ -157,6 +162,10 @@ def main() -> None:
             use_database(url)
             bench_jobs(args.jobs)
             bench_api(args.requests)
+    for module in OTHER_BENCHMARKS:
+        if importlib.util.find_spec(module) is not None:
+            print()
+            subprocess.run([sys.executable, "-m", module], check=True)
 
 
 if __name__ == "__main__":
