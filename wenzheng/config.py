@@ -49,6 +49,22 @@ class Settings(BaseSettings):
     wechat_api_timeout_seconds: float = Field(default=10.0, gt=0)
     wechat_replay_window_seconds: int = Field(default=300, ge=1)
     wechat_max_body_bytes: int = Field(default=65_536, ge=1024)
+    sms_gateway_url: str = ""
+    sms_gateway_key: str = ""
+    sms_webhook_secret: str = "dev-sms-webhook-secret"  # noqa: S105 - a placeholder production refuses
+    sms_max_body_bytes: int = Field(default=16_384, ge=1024)
+    mail_domain: str = "wenzheng.localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtpd_host: str = "127.0.0.1"
+    smtpd_port: int = Field(default=2525, ge=1, le=65535)
+    email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    web_max_messages_per_address_per_hour: int = Field(default=30, ge=1)
+    web_max_messages_per_phone_per_hour: int = Field(default=10, ge=1)
+    web_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -57,6 +73,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WENZHENG_SECRET_KEY is a placeholder; production mode needs a real secret "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.mode is Mode.PRODUCTION and self.sms_gateway_url and self.sms_webhook_secret.startswith("dev-"):
+            raise ValueError(
+                "WENZHENG_SMS_WEBHOOK_SECRET is the development placeholder; set the gateway's real secret"
             )
         if self.mode is Mode.PRODUCTION and len(self.secret_key) < 32:
             raise ValueError("WENZHENG_SECRET_KEY must be at least 32 characters in production mode")

@@ -4,6 +4,7 @@ from wenzheng.accounts.models import Account, AccountNameChange
 from wenzheng.agencies.models import Agency, Department
 from wenzheng.audit.models import AuditEvent
 from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.channels.models import EmailBinding, IntakeThrottle, SmsBinding, StatusLink
 from wenzheng.channels.wechat.models import MassSend, WeChatAccessToken, WeChatBinding
 from wenzheng.citizens.models import Citizen, CitizenHandle
 from wenzheng.db import Base
@@ -24,13 +25,17 @@ __all__ = [
     "Citizen",
     "CitizenHandle",
     "Department",
+    "EmailBinding",
     "Follower",
+    "IntakeThrottle",
     "Job",
     "LoginAttempt",
     "MassSend",
     "Membership",
     "Message",
+    "SmsBinding",
     "StaffSession",
+    "StatusLink",
     "User",
     "WeChatAccessToken",
     "WeChatBinding",

@@ -90,7 +90,8 @@ def _find_existing(session: Session, account_id: int, inbound: Inbound) -> Accep
 
 def _insert(session: Session, account: Account, inbound: Inbound) -> Message:
     """Insert the row with Core and return an unattached Message carrying what the reply needs."""
-    citizen = find_or_create_citizen(session, account.agency_id, inbound.channel, inbound.handle)
+    handles = ((inbound.handle_kind, inbound.handle),) if inbound.handle else ()
+    citizen = find_or_create_citizen(session, account.agency_id, (*handles, *inbound.extra_handles))
     values = {
         "agency_id": account.agency_id,
         "account_id": account.id,

@@ -13,6 +13,9 @@ class FollowAction:
     LOCATE = "locate"  # a follower's position report, without a message to answer
 
 
+HANDLE_KIND_OF_CHANNEL = {"sms": "phone"}
+
+
 @dataclass(frozen=True)
 class MediaRef:
     """A file the channel holds for us until a job fetches it (a WeChat MediaId)."""
@@ -39,6 +42,16 @@ class Inbound:
     media: tuple[MediaRef, ...] = ()
     sent_at: dt.datetime | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    # Other addresses the sender gave (a contact phone on the web page): the same person on other channels.
+    extra_handles: tuple[tuple[str, str], ...] = ()
+    parent_id: int | None = None
+    requested_kind: str | None = None
+    department_id: int | None = None
+
+    @property
+    def handle_kind(self) -> str:
+        """What kind of address ``handle`` is: an SMS sender is a phone number, whoever relays it."""
+        return HANDLE_KIND_OF_CHANNEL.get(self.channel, self.channel)
 
     @property
     def is_content(self) -> bool:

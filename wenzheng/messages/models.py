@@ -35,6 +35,16 @@ class Message(Base):
     channel_message_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     event: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The first message of the conversation this one continues (a follow-up, a reply by e-mail).
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # What the citizen said they are writing (求助 help, 咨询 consultation, 投诉 complaint, 建议 suggestion).
+    requested_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The department or service the sender chose (the Open311 service_code), if any.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), nullable=True
+    )
     # The reference a citizen quotes to ask about what they sent (given in the acknowledgement).
     ref: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     text: Mapped[str] = mapped_column(Text, default="")
