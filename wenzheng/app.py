@@ -13,6 +13,7 @@ from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
 from wenzheng.web.channels import wechat as wechat_channel
+from wenzheng.web.channels import sms as sms_channel
 from wenzheng.web.console import accounts, agencies, channels, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
@@ -22,6 +23,7 @@ from wenzheng.web.limits import BodySizeLimit
 ROUTERS = (
     # First: the channel callbacks are the hottest routes, and routing tries routers in this order.
     wechat_channel.router,
+    sms_channel.router,
     console_auth.router,
     agencies.router,
     accounts.router,

@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+import wenzheng.channels.sms.tasks  # noqa: F401 - registers the sms.* tasks
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
 from wenzheng.jobs.registry import task

@@ -14,6 +14,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # WeChat cannot log in: it proves itself with the account token's signature on every call.
         ("GET", "/wechat/{account}"),
         ("POST", "/wechat/{account}"),
+        # The SMS gateway signs each webhook body with the shared secret (HMAC-SHA256).
+        ("POST", "/sms/inbound"),
+        ("POST", "/sms/receipts"),
     }
 )
 

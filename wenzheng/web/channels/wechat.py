@@ -12,9 +12,9 @@ from starlette.responses import PlainTextResponse, Response
 
 from wenzheng.channels.wechat.callback import OpenedPush, Query, accept_push, answer, open_push, verify_url
 from wenzheng.config import get_settings
-from wenzheng.errors import PayloadTooLarge
 from wenzheng.intake.actions import Accepted
 from wenzheng.intake.writer import intake_writer
+from wenzheng.web.limits import limited_body
 
 router = APIRouter(prefix="/wechat")
 
@@ -27,7 +27,7 @@ async def wechat_verify(request: Request, account: str, echostr: str = "") -> Re
 
 @router.post("/{account}")
 async def wechat_push(request: Request, account: str) -> Response:
-    body = await _limited_body(request, get_settings().wechat_max_body_bytes)
+    body = await limited_body(request, get_settings().wechat_max_body_bytes)
     opened = open_push(account, Query.of(dict(request.query_params)), body)
     accepted = await _accept(opened)
     content, media_type = answer(opened, accepted)
@@ -41,16 +41,3 @@ async def _accept(opened: OpenedPush) -> Accepted:
     except IntegrityError:
         # Another process stored the same push (or its sender) a moment ago: the retry finds it.
         return await asyncio.wrap_future(intake_writer().submit(work))
-
-
-async def _limited_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"A WeChat push is at most {limit} bytes.", code="payload_too_large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"A WeChat push is at most {limit} bytes.", code="payload_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
