@@ -12,8 +12,10 @@ from wenzheng import __version__
 from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
+from wenzheng.web.channels import open311 as open311_channel
 from wenzheng.web.channels import wechat as wechat_channel
 from wenzheng.web.channels import sms as sms_channel
+from wenzheng.web.channels import citizen as citizen_page
 from wenzheng.web.console import accounts, agencies, channels, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
@@ -23,7 +25,9 @@ from wenzheng.web.limits import BodySizeLimit
 ROUTERS = (
     # First: the channel callbacks are the hottest routes, and routing tries routers in this order.
     wechat_channel.router,
+    open311_channel.router,
     sms_channel.router,
+    citizen_page.router,
     console_auth.router,
     agencies.router,
     accounts.router,
@@ -48,5 +52,8 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # The citizen page takes photos; everything else keeps the smaller general limit.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_request_bytes, overrides={"/c/": settings.web_max_body_bytes}
+    )
     return app

@@ -147,14 +147,17 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
 
 
 def _print_wechat_demo(base_url: str) -> None:
-    from wenzheng.demo import DEMO_WECHAT
+    from wenzheng.demo import DEMO_SMS_NUMBER, DEMO_WECHAT
 
     out.print(
         "\n[bold]WeChat channel of 芦山地震救助[/bold] (what an agency enters in the WeChat console):\n"
         f"  server URL      {base_url.rstrip('/')}/wechat/yaan\n"
         f"  Token           {DEMO_WECHAT['token']}\n"
         f"  EncodingAESKey  {DEMO_WECHAT['aes_key']}   (safe mode, AppID {DEMO_WECHAT['app_id']})\n"
-        '  try it:         .venv/bin/wenzheng wechat simulate --account yaan "我们被困在姚桥镇，求救"',
+        '  try it:         .venv/bin/wenzheng wechat simulate --account yaan "我们被困在姚桥镇，求救"\n'
+        f"\n[bold]Citizen page[/bold] (no WeChat needed): {base_url.rstrip('/')}/c/yaan\n"
+        f"[bold]SMS[/bold]: the account's number is {DEMO_SMS_NUMBER}; gateway webhooks go to "
+        f"{base_url.rstrip('/')}/sms/inbound",
         highlight=False,
     )
 

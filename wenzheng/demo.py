@@ -15,6 +15,7 @@ from wenzheng.accounts.actions import do_create_account, do_rename_account, do_s
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.wechat.actions import do_connect_wechat
 from wenzheng.staff.actions import do_add_staff, do_create_user
 from wenzheng.staff.actor import Actor
@@ -88,6 +89,7 @@ DEMO_WECHAT = {
     "aes_key": "LuShanDiZhenJiuZhu2013042008021800000000000",
     "original_id": "gh_lushan_rescue",
 }
+DEMO_SMS_NUMBER = "1065902013"
 DEMO_WELCOME = (
     "感谢关注芦山地震救助。被困、受伤或需要救援，请直接发送文字说明位置和人数，并发送位置；"
     "我们会给您一个受理编号。生命危险请同时拨打 119 / 120。"
@@ -139,6 +141,7 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     if spec.account_slug == "yaan":
         do_rename_account(session, actor, account, new_name=RENAMED_TO)
         do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
+        do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)
         for match_type, pattern, reply, priority in DEMO_AUTO_REPLIES:
             do_create_auto_reply(
                 session, actor, account, match_type=match_type, pattern=pattern, reply_text=reply, priority=priority

@@ -109,6 +109,9 @@ def _insert(session: Session, account: Account, inbound: Inbound) -> Message:
         "sent_at": inbound.sent_at,
         "status": "received",
         "received_at": utcnow(),
+        "parent_id": inbound.parent_id,
+        "requested_kind": inbound.requested_kind,
+        "department_id": inbound.department_id,
     }
     message_id = session.connection().execute(_INSERT, values).scalar_one()
     message = Message(id=message_id, **values)

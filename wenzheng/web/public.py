@@ -14,9 +14,23 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # WeChat cannot log in: it proves itself with the account token's signature on every call.
         ("GET", "/wechat/{account}"),
         ("POST", "/wechat/{account}"),
+        # Open311 GeoReport v2: the spec makes every GET public (the answers carry nothing about reporters),
+        # and a POST proves itself with the agency's api_key in the form instead of a login.
+        ("GET", "/open311/v2/discovery.{fmt}"),
+        ("GET", "/open311/v2/services.{fmt}"),
+        ("GET", "/open311/v2/services/{service_code}.{fmt}"),
+        ("GET", "/open311/v2/requests.{fmt}"),
+        ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"),
+        ("POST", "/open311/v2/requests.{fmt}"),
         # The SMS gateway signs each webhook body with the shared secret (HMAC-SHA256).
         ("POST", "/sms/inbound"),
         ("POST", "/sms/receipts"),
+        # The citizen page: citizens have no accounts; rate limits, a honeypot and private link tokens guard it.
+        ("GET", "/c/{account}"),
+        ("POST", "/c/{account}/messages"),
+        ("GET", "/c/{account}/s/{token}"),
+        ("POST", "/c/{account}/s/{token}/follow-up"),
+        ("POST", "/c/{account}/follow"),
     }
 )
 

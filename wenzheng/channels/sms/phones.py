@@ -9,7 +9,7 @@ from wenzheng.errors import InvalidInput
 _SEPARATORS = re.compile(r"[\s\-().]")
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_SHORT_CODE = re.compile(r"^\d{3,8}$")
+_SERVICE_NUMBER = re.compile(r"^\d{3,20}$")  # short codes (12345) and 106… service numbers
 
 
 def normalize_phone(raw: str, *, field: str = "phone") -> str:
@@ -29,9 +29,11 @@ def normalize_phone(raw: str, *, field: str = "phone") -> str:
 
 
 def normalize_service_number(raw: str) -> str:
-    """An account's SMS number: a full number, or a short code of 3–8 digits (e.g. 12345, 106…)."""
+    """An account's SMS number: a mobile number (as E.164), or a short code or 106… service number as given."""
     number = _SEPARATORS.sub("", raw or "")
-    return number if _SHORT_CODE.match(number) else normalize_phone(number, field="number")
+    if _CN_MOBILE.match(number) or not _SERVICE_NUMBER.match(number):
+        return normalize_phone(number, field="number")
+    return number
 
 
 def mask_phone(number: str) -> str:

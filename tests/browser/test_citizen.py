@@ -1,0 +1,61 @@
+"""The citizen page in a real browser on a phone-sized screen: a help request with a photo, its reference,
+and the private status link opened later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.citizen.test_web_page import jpeg_with_gps
+from wenzheng.demo import seed_demo
+from wenzheng.messages.models import Attachment, Message
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_citizen_asks_for_help_with_a_photo_and_follows_it(
+    db: Session, live_server: str, browser: Any, screenshots: Path, tmp_path: Path
+) -> None:
+    seed_demo(db)
+    photo = tmp_path / "collapsed.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    page = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server}/c/yaan")
+    assert page.is_visible("text=芦山地震救助")
+    page.fill("textarea[name=text]", "我们被困在姚桥镇初级中学附属教师职工宿舍，房子全部坍塌，求救！")
+    page.fill("input[name=address]", "姚桥镇初级中学")
+    page.fill("input[name=phone]", "13800138000")
+    page.set_input_files("input[name=photo]", str(photo))
+    page.screenshot(path=str(screenshots / "citizen-form-phone.png"), full_page=True)
+    page.click("button[type=submit]:has-text('发送')")
+    page.wait_for_selector("#ref")
+    ref = page.inner_text("#ref")
+    page.screenshot(path=str(screenshots / "citizen-status-phone.png"), full_page=True)
+    message = db.execute(select(Message)).scalar_one()
+    assert message.ref == ref and message.requested_kind == "help"
+    assert db.execute(select(Attachment.content_type)).scalar_one() == "image/jpeg"
+    link = page.url.split("?")[0]
+    later = browser.new_page(viewport={"width": 375, "height": 740})
+    later.goto(link)
+    assert later.inner_text("#ref") == ref and later.is_visible("text=姚桥镇初级中学附属教师职工宿舍")
+    width = later.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the status page scrolls sideways on a phone ({width}px)"
+    later.close()
+    page.close()
+
+
+def test_the_page_works_without_javascript(db: Session, live_server: str, browser: Any) -> None:
+    seed_demo(db)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server}/c/yaan")
+    page.fill("textarea[name=text]", "咨询：临时安置点在哪里？")
+    page.check("input[value=consultation]")
+    page.click("button[type=submit]:has-text('发送')")
+    page.wait_for_selector("#ref")
+    assert db.execute(select(Message.requested_kind)).scalar_one() == "consultation"
+    context.close()
