@@ -11,10 +11,15 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import SYSTEM, create_api_token, create_tenant, login
+from tests.factories import SYSTEM, Tenant, create_api_token, create_tenant, login
 from wenzheng.app import ROUTERS, create_app
+from wenzheng.attachments.store import get_store
 from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.intake.actions import accept
+from wenzheng.intake.inbound import Inbound
+from wenzheng.intake.replies import decide_reply
 from wenzheng.jobs.models import Job, JobState
+from wenzheng.messages.models import Attachment, Message
 from wenzheng.web.public import PUBLIC_ROUTES
 
 PARAM = re.compile(r"{(\w+)}")
@@ -81,10 +86,32 @@ def _foreign_urls(path: str, ids_b: dict[str, int], ids_a: dict[str, int]) -> li
     return urls
 
 
+def _message_with_photo(db: Session, tenant: Tenant) -> tuple[Message, Attachment]:
+    """An inbound message of ``tenant`` with a stored photo, through the real intake action."""
+    inbound = Inbound(channel="web", channel_message_id="meta-1", kind="text", handle="browser-b", text="求助")
+    accepted = accept(db, tenant.account, inbound, decide_reply=decide_reply)
+    sha256, size = get_store().put(b"\xff\xd8 meta-test bytes")
+    attachment = Attachment(
+        agency_id=tenant.agency.id,
+        message_id=accepted.message_id,
+        kind="image",
+        state="stored",
+        sha256=sha256,
+        size=size,
+        content_type="image/jpeg",
+    )
+    db.add(attachment)
+    db.commit()
+    message = db.get(Message, accepted.message_id)
+    assert message is not None
+    return message, attachment
+
+
 def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
     a, b = create_tenant(db, "a"), create_tenant(db, "b")
     token_a, _ = create_api_token(db, a.agency)
     token_b, _ = create_api_token(db, b.agency)
+    message_b, attachment_b = _message_with_photo(db, b)
     rule_b = do_create_auto_reply(db, SYSTEM, b.account, match_type="exact", pattern="b", reply_text="b")
     job_b = Job(agency_id=b.agency.id, task="staff.purge_expired_sessions", state=JobState.DEAD.value)
     db.add(job_b)
@@ -97,6 +124,9 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "token_id": token_b.id,
         "job_id": job_b.id,
         "rule_id": rule_b.id,
+        "message_id": message_b.id,
+        "citizen_id": message_b.citizen_id,
+        "attachment_id": attachment_b.id,
     }
     ids_a = {
         "agency_id": a.agency.id,
@@ -106,6 +136,9 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "token_id": token_a.id,
         "job_id": 0,
         "rule_id": 0,
+        "message_id": 0,
+        "citizen_id": 0,
+        "attachment_id": 0,
     }
     csrf = login(client, a.admin.username)
     checked = 0

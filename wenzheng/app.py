@@ -16,7 +16,7 @@ from wenzheng.web.channels import open311 as open311_channel
 from wenzheng.web.channels import wechat as wechat_channel
 from wenzheng.web.channels import sms as sms_channel
 from wenzheng.web.channels import citizen as citizen_page
-from wenzheng.web.console import accounts, agencies, channels, platform, staff
+from wenzheng.web.console import accounts, agencies, channels, inbox, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
 from wenzheng.web.limits import BodySizeLimit
@@ -32,6 +32,7 @@ ROUTERS = (
     agencies.router,
     accounts.router,
     channels.router,
+    inbox.router,
     staff.router,
     platform.router,
     api_routes.router,

@@ -1,0 +1,139 @@
+"""What citizens sent, for staff: an account's inbox, one message with its conversation, one citizen with
+everything they sent on any channel. Contact data is masked for viewers; every unmasked view is audited."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import FileResponse, Response
+
+from wenzheng.accounts.access import access_account_by_id
+from wenzheng.accounts.models import Account
+from wenzheng.agencies.models import Agency
+from wenzheng.attachments.store import get_store
+from wenzheng.audit.actions import record_audit
+from wenzheng.citizens.privacy import audit_personal_view, shown_handle
+from wenzheng.messages.access import (
+    access_attachment_by_id,
+    access_citizen_by_id,
+    access_message_by_id,
+    attachments_of,
+    conversation,
+    handles_by_citizen,
+    handles_of,
+    inbound_counts_by_channel,
+    inbound_of_account,
+    messages_of_citizen,
+)
+from wenzheng.staff.actor import Actor
+from wenzheng.web.deps import current_actor, get_db
+from wenzheng.web.templating import render
+
+router = APIRouter(prefix="/console")
+
+
+def _senders(db: Session, actor: Actor, agency_id: int, citizen_ids: set[int]) -> dict[int, str]:
+    handles = handles_by_citizen(db, agency_id, citizen_ids)
+    return {
+        citizen_id: " · ".join(
+            shown_handle(actor, agency_id, h.channel, h.handle) for h in found if h.channel not in ("link", "web")
+        )
+        or "—"
+        for citizen_id, found in handles.items()
+    }
+
+
+@router.get("/accounts/{account_id}/messages")
+def inbox_page(
+    request: Request,
+    account_id: int,
+    channel: str = "",
+    q: str = "",
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    account = access_account_by_id(db, actor, account_id)
+    messages = inbound_of_account(db, account.id, account.agency_id, channel=channel, query=q[:100])
+    citizen_ids = {m.citizen_id for m in messages if m.citizen_id}
+    senders = _senders(db, actor, account.agency_id, citizen_ids)
+    audit_personal_view(db, actor, account.agency_id, what="inbox", citizen_ids=citizen_ids)
+    db.commit()
+    return render(
+        request,
+        "console/inbox.html",
+        {
+            "account": account,
+            "agency": db.get(Agency, account.agency_id),
+            "messages": messages,
+            "senders": senders,
+            "counts": inbound_counts_by_channel(db, account.id, account.agency_id),
+            "channel": channel,
+            "q": q,
+        },
+    )
+
+
+@router.get("/messages/{message_id}")
+def message_page(
+    request: Request, message_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    message = access_message_by_id(db, actor, message_id)
+    thread = conversation(db, message)
+    senders = _senders(db, actor, message.agency_id, {m.citizen_id for m in thread if m.citizen_id})
+    audit_personal_view(db, actor, message.agency_id, what="message", citizen_ids=[message.citizen_id])
+    db.commit()
+    return render(
+        request,
+        "console/message.html",
+        {
+            "message": message,
+            "thread": thread,
+            "attachments": attachments_of(db, thread),
+            "senders": senders,
+            "account": db.get(Account, message.account_id),
+            "agency": db.get(Agency, message.agency_id),
+        },
+    )
+
+
+@router.get("/citizens/{citizen_id}")
+def citizen_page(
+    request: Request, citizen_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    citizen = access_citizen_by_id(db, actor, citizen_id)
+    handles = [
+        (h.channel, shown_handle(actor, citizen.agency_id, h.channel, h.handle))
+        for h in handles_of(db, citizen)
+        if h.channel not in ("link", "web")
+    ]
+    audit_personal_view(db, actor, citizen.agency_id, what="citizen", citizen_ids=[citizen.id])
+    db.commit()
+    return render(
+        request,
+        "console/citizen.html",
+        {
+            "citizen": citizen,
+            "handles": handles,
+            "messages": messages_of_citizen(db, citizen),
+            "agency": db.get(Agency, citizen.agency_id),
+        },
+    )
+
+
+@router.get("/attachments/{attachment_id}")
+def attachment_file(
+    attachment_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    attachment = access_attachment_by_id(db, actor, attachment_id)
+    path = get_store().path(attachment.sha256 or "")
+    record_audit(
+        db,
+        actor,
+        "console:attachment:view",
+        agency_id=attachment.agency_id,
+        subject_type="attachment",
+        subject_id=attachment.id,
+    )
+    db.commit()
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type=attachment.content_type or "application/octet-stream", headers=headers)
