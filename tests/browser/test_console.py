@@ -85,3 +85,31 @@ def test_logged_out_visitor_is_sent_to_login(live_server: str, browser: Any) -> 
     assert "/login" in page.url
     assert page.is_visible("input[name=password]")
     page.close()
+
+
+def test_the_inbox_shows_what_arrived_on_every_channel(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    import httpx
+
+    from wenzheng.channels.wechat.simulate import Credentials, signed_push, text_xml
+    from wenzheng.demo import DEMO_WECHAT
+
+    seed_demo(db)
+    credentials = Credentials(token=DEMO_WECHAT["token"], app_id=DEMO_WECHAT["app_id"], aes_key=DEMO_WECHAT["aes_key"],
+                              original_id=DEMO_WECHAT["original_id"])
+    plea = "我们被困在了姚桥镇初级中学附属教师职工宿舍了，目前房子已经全部坍塌了，求大家救救我们！"
+    query, body = signed_push(credentials, text_xml(plea, openid="o_lushan", msg_id=5_900_000_001), encrypt=True)
+    assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{live_server}/c/yaan")
+    page.fill("textarea[name=text]", "龙门乡需要帐篷和饮用水，约30人")
+    page.fill("input[name=phone]", "13800138000")
+    page.click("button[type=submit]:has-text('发送')")
+    page.wait_for_selector("#ref")
+    _log_in(page, live_server, "yaan-operator")
+    page.click("text=来信")
+    page.wait_for_selector("text=姚桥镇初级中学附属教师职工宿舍")
+    assert page.is_visible("text=龙门乡需要帐篷和饮用水") and page.is_visible("text=+8613800138000")
+    page.screenshot(path=str(screenshots / "console-inbox.png"), full_page=True)
+    page.close()
