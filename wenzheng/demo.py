@@ -12,11 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.actions import do_create_account, do_rename_account, do_set_account_verified
+from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
 from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.wechat.actions import do_connect_wechat
+from wenzheng.intake.actions import accept
+from wenzheng.intake.inbound import Inbound
+from wenzheng.intake.replies import decide_reply
 from wenzheng.staff.actions import do_add_staff, do_create_user
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
@@ -142,6 +146,7 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
         do_rename_account(session, actor, account, new_name=RENAMED_TO)
         do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
         do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)
+        _seed_messages(session, account)
         for match_type, pattern, reply, priority in DEMO_AUTO_REPLIES:
             do_create_auto_reply(
                 session, actor, account, match_type=match_type, pattern=pattern, reply_text=reply, priority=priority
@@ -156,6 +161,33 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
             display_name=display_name,
             password=DEMO_PASSWORD,
         )
+
+
+# What citizens wrote in the first hours, written for the demo (channel, sender, text, requested kind).
+DEMO_MESSAGES = (
+    ("wechat", "o_demo_yaoqiao", "我们被困在姚桥镇初级中学附属教师职工宿舍，房子全部坍塌了，求救！", None),
+    ("sms", "+8613908161234", "龙门乡青龙场村有三位老人行动不便，需要转移", None),
+    ("web", "+8613550001111", "太平镇安置点缺饮用水和帐篷，约40人", "help"),
+    ("wechat", "o_demo_donor", "请问怎么给灾区捐款？", None),
+    ("web", "+8618981112222", "宝兴县通往灵关镇的道路塌方，车辆无法通行", "complaint"),
+    ("wechat", "o_demo_prayer", "为雅安祈福，加油！", None),
+)
+
+
+def _seed_messages(session: Session, account: Account) -> None:
+    for number, (channel, sender, text, kind) in enumerate(DEMO_MESSAGES, start=1):
+        is_phone = sender.startswith("+")
+        inbound = Inbound(
+            channel=channel,
+            channel_message_id=f"demo-{number}",
+            kind="text",
+            text=text,
+            requested_kind=kind,
+            handle=None if channel == "web" else sender,
+            extra_handles=(("phone", sender),) if is_phone else (),
+        )
+        accept(session, account, inbound, decide_reply=decide_reply)
+    session.commit()
 
 
 def _login_rows() -> list[tuple[str, str, str]]:

@@ -35,7 +35,7 @@ def find_or_create_citizen(session: Session, agency_id: int, handles: Sequence[H
     Two first messages from one person racing in two processes meet on the handle's unique key; the loser's
     IntegrityError makes its caller retry, and the retry finds the citizen.
     """
-    handles = [(kind, value) for kind, value in handles if value]
+    handles = list(dict.fromkeys((kind, value) for kind, value in handles if value))
     if not handles:
         return None
     connection = session.connection()
