@@ -98,6 +98,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "channels.type_service": ("服务号", "Service account"),
     "channels.type_subscription": ("订阅号", "Subscription account"),
     "channels.welcome": ("关注欢迎语", "Welcome message"),
+    "channels.other": ("其他渠道", "Other channels"),
+    "channels.no_sms": ("未设置短信号码。", "No SMS number yet."),
+    "channels.sms_number": ("短信号码", "SMS number"),
+    "channels.sms_webhook": ("短信网关回调地址", "SMS gateway webhook"),
     "channels.auto_replies": ("关键词自动回复", "Keyword auto-replies"),
     "channels.auto_replies_hint": (
         "按优先级（数字小的先）匹配；未匹配的消息自动回复受理编号。",

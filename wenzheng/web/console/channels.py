@@ -10,6 +10,7 @@ from wenzheng.accounts.access import access_account_by_id
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.access import access_auto_reply_by_id, auto_replies_of
 from wenzheng.autoreplies.actions import do_create_auto_reply, do_delete_auto_reply
+from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.wechat import crypto
 from wenzheng.channels.wechat.access import binding_of_account
 from wenzheng.channels.wechat.actions import do_connect_wechat
@@ -70,6 +71,15 @@ def connect_wechat(
         original_id=original_id,
         welcome_text=welcome_text,
     )
+    return see_other(f"/console/accounts/{account.id}/channels", notice="saved")
+
+
+@router.post("/channels/sms")
+def set_sms_number(
+    account_id: int, number: str = Form(""), actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    account = access_account_by_id(db, actor, account_id, minimum=Role.ADMIN)
+    do_set_sms_number(db, actor, account, number=number)
     return see_other(f"/console/accounts/{account.id}/channels", notice="saved")
 
 
