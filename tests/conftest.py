@@ -83,9 +83,11 @@ def engine() -> Engine:
 @pytest.fixture(autouse=True)
 def _empty_tables() -> Iterator[None]:
     """Every test starts from an empty, migrated schema (and no cached channel bindings)."""
+    from wenzheng.assessments.tasks import forget_cluster_indexes
     from wenzheng.channels.wechat.bindings import forget_bindings
 
     forget_bindings()
+    forget_cluster_indexes()
     yield
     engine = wz_db.get_engine()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]

@@ -112,9 +112,11 @@ def get_engine() -> Engine:
 def session_factory() -> sessionmaker[Session]:
     global _session_factory
     if _session_factory is None:
+        from wenzheng.assessments.tasks import install_triage_trigger
         from wenzheng.audit.actions import install_audit_guard
 
         install_audit_guard()
+        install_triage_trigger()
         _session_factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
     return _session_factory
 

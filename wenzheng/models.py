@@ -2,6 +2,7 @@
 
 from wenzheng.accounts.models import Account, AccountNameChange
 from wenzheng.agencies.models import Agency, Department
+from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
 from wenzheng.autoreplies.models import AutoReplyRule
 from wenzheng.channels.models import EmailBinding, IntakeThrottle, SmsBinding, StatusLink
@@ -18,6 +19,7 @@ __all__ = [
     "AccountNameChange",
     "Agency",
     "ApiToken",
+    "Assessment",
     "Attachment",
     "AuditEvent",
     "AutoReplyRule",

@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
+from wenzheng.assessments.tasks import mark_pending
 from wenzheng.citizens.actions import find_or_create_citizen
 from wenzheng.db import utcnow
 from wenzheng.followers.actions import apply_follow_action
@@ -109,6 +110,7 @@ def _insert(session: Session, account: Account, inbound: Inbound) -> Message:
         "sent_at": inbound.sent_at,
         "status": "received",
         "received_at": utcnow(),
+        "triage_pending": inbound.is_content,
         "parent_id": inbound.parent_id,
         "requested_kind": inbound.requested_kind,
         "department_id": inbound.department_id,
@@ -116,6 +118,8 @@ def _insert(session: Session, account: Account, inbound: Inbound) -> Message:
     message_id = session.connection().execute(_INSERT, values).scalar_one()
     message = Message(id=message_id, **values)
     message.ref = make_ref(message) if inbound.is_content else None
+    if inbound.is_content:
+        mark_pending(session)
     return message
 
 

@@ -11,7 +11,9 @@ import datetime as dt
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-import wenzheng.channels.sms.tasks  # noqa: F401 - registers the sms.* tasks
+from wenzheng.assessments import tasks as assessment_tasks  # noqa: F401 - registers triage.assess
+from wenzheng.channels.sms import tasks as sms_tasks  # noqa: F401 - registers the sms.* tasks
+from wenzheng.channels.wechat import tasks as wechat_tasks  # noqa: F401 - registers the wechat.* tasks
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
 from wenzheng.jobs.registry import task

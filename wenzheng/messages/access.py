@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from wenzheng.assessments.models import Assessment
 from wenzheng.citizens.models import Citizen, CitizenHandle
 from wenzheng.errors import NotFound
 from wenzheng.messages.models import Attachment, Direction, Message
@@ -37,21 +38,34 @@ def access_attachment_by_id(session: Session, actor: Actor, attachment_id: int) 
 
 
 def inbound_of_account(
-    session: Session, account_id: int, agency_id: int, *, channel: str = "", query: str = ""
-) -> list[Message]:
-    """The newest inbound messages of an account already reached through ``access_account_by_id``."""
+    session: Session, account_id: int, agency_id: int, *, channel: str = "", query: str = "", flagged: bool = False
+) -> list[tuple[Message, Assessment | None]]:
+    """Inbound messages of an account already reached through ``access_account_by_id``: most urgent first
+    (a message not yet assessed counts as ordinary casework), then newest. Spam is kept out unless asked for."""
+    urgency = func.coalesce(Assessment.urgency, "P2")
     statement = (
-        select(Message)
+        select(Message, Assessment)
+        .outerjoin(Assessment, Assessment.message_id == Message.id)
         .where(Message.agency_id == agency_id, Message.account_id == account_id)
         .where(Message.direction == Direction.INBOUND, Message.kind != "event")
-        .order_by(Message.received_at.desc(), Message.id.desc())
+        .order_by(urgency, Assessment.score.desc(), Message.received_at.desc(), Message.id.desc())
         .limit(PAGE)
     )
+    if flagged:
+        statement = statement.where(Assessment.spam.is_(True))
+    else:
+        statement = statement.where(or_(Assessment.spam.is_(None), Assessment.spam.is_(False)))
     if channel:
         statement = statement.where(Message.channel == channel)
     if query:
         statement = statement.where(or_(Message.text.contains(query), Message.ref == query))
-    return list(session.execute(statement).scalars())
+    return [(message, assessment) for message, assessment in session.execute(statement).all()]
+
+
+def assessment_of(session: Session, message: Message) -> Assessment | None:
+    return session.execute(
+        select(Assessment).where(Assessment.agency_id == message.agency_id, Assessment.message_id == message.id)
+    ).scalar_one_or_none()
 
 
 def conversation(session: Session, message: Message) -> list[Message]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenzheng.db import Base, UTCDateTime, utcnow
@@ -23,6 +23,7 @@ class Message(Base):
         UniqueConstraint("account_id", "channel", "channel_message_id"),
         Index("ix_messages_agency_id_received_at", "agency_id", "received_at"),
         Index("ix_messages_citizen_id_received_at", "citizen_id", "received_at"),
+        Index("ix_messages_triage_pending_id", "triage_pending", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,9 +43,7 @@ class Message(Base):
     # What the citizen said they are writing (求助 help, 咨询 consultation, 投诉 complaint, 建议 suggestion).
     requested_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # The department or service the sender chose (the Open311 service_code), if any.
-    department_id: Mapped[int | None] = mapped_column(
-        ForeignKey("departments.id", ondelete="SET NULL"), nullable=True
-    )
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"), nullable=True)
     # The reference a citizen quotes to ask about what they sent (given in the acknowledgement).
     ref: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     text: Mapped[str] = mapped_column(Text, default="")
@@ -55,6 +54,8 @@ class Message(Base):
     # The passive reply decided at intake, kept so that a retried delivery gets the very same answer.
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="received")
+    # Set by intake on what a citizen wrote; cleared by the triage job once it has assessed the message.
+    triage_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

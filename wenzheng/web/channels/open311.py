@@ -26,6 +26,7 @@ from wenzheng.channels.open311.submit import (
     MAX_BODY_BYTES,
     NewRequest,
     accept_request,
+    answer_fields,
     check_content_type,
     parse_form,
     prepare_request,
@@ -89,27 +90,29 @@ async def open311_post_request(request: Request, fmt: str, db: Session = Depends
     except Open311Error as error:
         return render_errors(Format.JSON, [error])
     try:
-        check_content_type(request.headers.get("content-type", ""))
-        form = parse_form(await _limited_body(request))
-        new = await run_in_threadpool(
-            partial(
-                prepare_request,
-                db,
-                form,
-                dict(request.query_params),
-                idempotency_key=request.headers.get("idempotency-key"),
-                ip=client_ip(request),
-            )
-        )
-        # End the read transaction first: on SQLite it holds the write lock the intake writer needs.
-        await run_in_threadpool(db.commit)
-        accepted = await _accept(new)
+        new, accepted = await _file_request(request, db)
     except Open311Error as error:
         return render_errors(f, [error])
-    reply = {"service_request_id": accepted.ref, "service_notice": (accepted.reply or {}).get("content")}
-    if new.account_id:
-        reply["account_id"] = new.account_id
-    return render_list(f, "service_requests", [reply], status=200 if accepted.duplicate else 201)
+    status = 200 if accepted.duplicate else 201  # a retry with the same Idempotency-Key created nothing
+    return render_list(f, "service_requests", [answer_fields(new, accepted)], status=status)
+
+
+async def _file_request(request: Request, db: Session) -> tuple[NewRequest, Accepted]:
+    check_content_type(request.headers.get("content-type", ""))
+    form = parse_form(await _limited_body(request))
+    new = await run_in_threadpool(
+        partial(
+            prepare_request,
+            db,
+            form,
+            dict(request.query_params),
+            idempotency_key=request.headers.get("idempotency-key"),
+            ip=client_ip(request),
+        )
+    )
+    # End the read transaction first: on SQLite it holds the write lock the intake writer needs.
+    await run_in_threadpool(db.commit)
+    return new, await _accept(new)
 
 
 def _answer(fmt: str, build: Callable[[Format], Response]) -> Response:

@@ -17,6 +17,7 @@ from wenzheng.messages.access import (
     access_attachment_by_id,
     access_citizen_by_id,
     access_message_by_id,
+    assessment_of,
     attachments_of,
     conversation,
     handles_by_citizen,
@@ -49,28 +50,27 @@ def inbox_page(
     account_id: int,
     channel: str = "",
     q: str = "",
+    flagged: bool = False,
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> Response:
     account = access_account_by_id(db, actor, account_id)
-    messages = inbound_of_account(db, account.id, account.agency_id, channel=channel, query=q[:100])
-    citizen_ids = {m.citizen_id for m in messages if m.citizen_id}
+    rows = inbound_of_account(db, account.id, account.agency_id, channel=channel, query=q[:100], flagged=flagged)
+    citizen_ids = {m.citizen_id for m, _assessment in rows if m.citizen_id}
     senders = _senders(db, actor, account.agency_id, citizen_ids)
     audit_personal_view(db, actor, account.agency_id, what="inbox", citizen_ids=citizen_ids)
     db.commit()
-    return render(
-        request,
-        "console/inbox.html",
-        {
-            "account": account,
-            "agency": db.get(Agency, account.agency_id),
-            "messages": messages,
-            "senders": senders,
-            "counts": inbound_counts_by_channel(db, account.id, account.agency_id),
-            "channel": channel,
-            "q": q,
-        },
-    )
+    context = {
+        "account": account,
+        "agency": db.get(Agency, account.agency_id),
+        "rows": rows,
+        "senders": senders,
+        "counts": inbound_counts_by_channel(db, account.id, account.agency_id),
+        "channel": channel,
+        "q": q,
+        "flagged": flagged,
+    }
+    return render(request, "console/inbox.html", context)
 
 
 @router.get("/messages/{message_id}")
@@ -87,6 +87,7 @@ def message_page(
         "console/message.html",
         {
             "message": message,
+            "assessment": assessment_of(db, message),
             "thread": thread,
             "attachments": attachments_of(db, thread),
             "senders": senders,

@@ -1,0 +1,287 @@
+"""A local server that speaks WeChat's documented server API (protocols.md 1.9), for the outbound tests.
+
+It keeps its state in a ``FakeWeChat`` the tests read and steer: tokens (the same one while valid,
+``force_refresh``, expiry and revocation on demand), the 48-hour window and its quota per OpenID,
+the mass-send quota and clientmsgids, template sends, uploaded and downloadable media. Every request
+is recorded with its raw body, so tests can check what wenzheng actually sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TOKEN_LIFETIME = 7200
+RENEW_WITHIN = 300  # stable_token renews a token in its last five minutes
+CUSTOM_QUOTA = 5
+
+
+@dataclass
+class Recorded:
+    path: str
+    params: dict[str, str]
+    body: bytes
+    json: Any = None
+
+
+@dataclass
+class Token:
+    value: str
+    expires_at: float
+
+
+@dataclass
+class FakeWeChat:
+    """What the fake WeChat knows. Tests set fields directly; handlers change them under ``lock``."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    apps: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, Token] = field(default_factory=dict)
+    retired: dict[str, int] = field(default_factory=dict)  # old token -> the errcode it now gets
+    stuck_tokens: set[str] = field(default_factory=set)  # refused by APIs, yet handed out by stable_token
+    reject_all_tokens: bool = False
+    requests: list[Recorded] = field(default_factory=list)
+    fail_next: dict[str, deque[int]] = field(default_factory=dict)  # path -> errcodes to answer first
+    stable_token_gate: threading.Event | None = None  # when set, stable_token waits for it
+    closed_windows: set[str] = field(default_factory=set)
+    custom_used: Counter[str] = field(default_factory=Counter)
+    mass_quota: int = 100
+    mass_by_client_id: dict[str, int] = field(default_factory=dict)
+    templates_by_client_id: dict[str, int] = field(default_factory=dict)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+    def register_app(self, app_id: str, secret: str) -> None:
+        self.apps[app_id] = secret
+
+    def calls(self, path: str) -> list[Recorded]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+    def count(self, path: str) -> int:
+        return len(self.calls(path))
+
+    @property
+    def stable_token_calls(self) -> int:
+        return self.count("/cgi-bin/stable_token")
+
+    def current_token(self, app_id: str) -> str:
+        return self.tokens[app_id].value
+
+    def expire_token(self, app_id: str) -> str:
+        """The current token expires now: it gets 42001 and stable_token issues a new one."""
+        with self.lock:
+            token = self.tokens.pop(app_id)
+            self.retired[token.value] = 42001
+            return token.value
+
+    def revoke_token(self, app_id: str) -> str:
+        """The current token becomes invalid (as after a force_refresh elsewhere): 40001."""
+        with self.lock:
+            token = self.tokens.pop(app_id)
+            self.retired[token.value] = 40001
+            return token.value
+
+    def fail(self, path: str, *errcodes: int) -> None:
+        """Answer the next calls to ``path`` with these errcodes, one each, before behaving normally."""
+        self.fail_next.setdefault(path, deque()).extend(errcodes)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+
+def _error(errcode: int, errmsg: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"errcode": errcode, "errmsg": errmsg, **extra})
+
+
+def _ok(**fields: Any) -> JSONResponse:
+    return JSONResponse({"errcode": 0, "errmsg": "ok", **fields})
+
+
+class FakeApp:
+    def __init__(self, state: FakeWeChat) -> None:
+        self.state = state
+        self.app = Starlette(
+            routes=[
+                Route("/cgi-bin/stable_token", self.stable_token, methods=["POST"]),
+                Route("/cgi-bin/message/custom/send", self.custom_send, methods=["POST"]),
+                Route("/cgi-bin/message/mass/sendall", self.mass_sendall, methods=["POST"]),
+                Route("/cgi-bin/message/template/send", self.template_send, methods=["POST"]),
+                Route("/cgi-bin/media/upload", self.media_upload, methods=["POST"]),
+                Route("/cgi-bin/media/get", self.media_get, methods=["GET"]),
+            ]
+        )
+
+    async def _record(self, request: Request, *, parse_json: bool = True) -> Recorded:
+        body = await request.body()
+        recorded = Recorded(request.url.path, dict(request.query_params), body)
+        if parse_json and body:
+            recorded.json = json.loads(body)
+        with self.state.lock:
+            self.state.requests.append(recorded)
+        return recorded
+
+    def _refusal(self, recorded: Recorded) -> JSONResponse | None:
+        """The answer for a bad token or a failure the test queued; None when the call may proceed."""
+        state = self.state
+        token = recorded.params.get("access_token", "")
+        with state.lock:
+            queued = state.fail_next.get(recorded.path)
+            if queued:
+                return _error(queued.popleft(), "queued failure")
+            if not token:
+                return _error(41001, "access_token missing")
+            if state.reject_all_tokens or token in state.stuck_tokens:
+                return _error(40001, "invalid credential, access_token is invalid or not latest")
+            if token in state.retired:
+                code = state.retired[token]
+                return _error(code, "access_token expired" if code == 42001 else "invalid credential")
+            if not any(t.value == token and t.expires_at > time.time() for t in state.tokens.values()):
+                return _error(40001, "invalid credential, access_token is invalid or not latest")
+        return None
+
+    async def stable_token(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        gate = self.state.stable_token_gate
+        if gate is not None:
+            await anyio.to_thread.run_sync(gate.wait, 30)
+        body = recorded.json or {}
+        state = self.state
+        with state.lock:
+            app_id = body.get("appid", "")
+            if app_id not in state.apps:
+                return _error(40013, "invalid appid")
+            if state.apps[app_id] != body.get("secret"):
+                return _error(40125, "invalid appsecret")
+            token = state.tokens.get(app_id)
+            now = time.time()
+            if body.get("force_refresh") or token is None or token.expires_at - now < RENEW_WITHIN:
+                if token is not None and body.get("force_refresh"):
+                    state.retired[token.value] = 40001
+                token = Token(f"ACCESS_TOKEN_{app_id}_{state.next_id()}", now + TOKEN_LIFETIME)
+                state.tokens[app_id] = token
+            return JSONResponse({"access_token": token.value, "expires_in": int(token.expires_at - now)})
+
+    async def custom_send(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        touser = recorded.json["touser"]
+        with self.state.lock:
+            if touser in self.state.closed_windows:
+                return _error(45015, "response out of time limit or subscription is canceled")
+            if self.state.custom_used[touser] >= CUSTOM_QUOTA:
+                return _error(45047, "out of response count limit")
+            self.state.custom_used[touser] += 1
+        return _ok()
+
+    async def mass_sendall(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        client_id = recorded.json.get("clientmsgid", "")
+        with self.state.lock:
+            if client_id and client_id in self.state.mass_by_client_id:
+                return _error(45065, "clientmsgid exist", msg_id=self.state.mass_by_client_id[client_id])
+            if self.state.mass_quota <= 0:
+                return _error(45028, "has no masssend quota")
+            self.state.mass_quota -= 1
+            msg_id = self.state.next_id()
+            if client_id:
+                self.state.mass_by_client_id[client_id] = msg_id
+        return JSONResponse(
+            {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_id * 10}
+        )
+
+    async def template_send(self, request: Request) -> Response:
+        recorded = await self._record(request)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        client_id = recorded.json.get("client_msg_id", "")
+        with self.state.lock:
+            msg_id = self.state.templates_by_client_id.get(client_id) or self.state.next_id()
+            if client_id:
+                self.state.templates_by_client_id[client_id] = msg_id
+        return _ok(msgid=msg_id)
+
+    async def media_upload(self, request: Request) -> Response:
+        recorded = await self._record(request, parse_json=False)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        kind = recorded.params.get("type", "")
+        if kind not in ("image", "voice", "video", "thumb"):
+            return _error(40004, "invalid media type")
+        form = await request.form()
+        upload = form.get("media")
+        if not isinstance(upload, UploadFile):
+            return _error(41005, "media data missing")
+        content = await upload.read()
+        with self.state.lock:
+            media_id = f"MEDIA_{self.state.next_id()}"
+            self.state.media[media_id] = (content, upload.content_type or "application/octet-stream")
+            recorded.json = {"filename": upload.filename, "content_type": upload.content_type, "size": len(content)}
+        return JSONResponse({"type": kind, "media_id": media_id, "created_at": int(time.time())})
+
+    async def media_get(self, request: Request) -> Response:
+        recorded = await self._record(request, parse_json=False)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        with self.state.lock:
+            found = self.state.media.get(recorded.params.get("media_id", ""))
+        if found is None:
+            # WeChat answers errors of this download API as JSON labelled text/plain.
+            return Response(json.dumps({"errcode": 40007, "errmsg": "invalid media_id"}), media_type="text/plain")
+        content, content_type = found
+        return Response(content, media_type=content_type, headers={"Content-Disposition": 'attachment; filename="m"'})
+
+
+class FakeServer:
+    """The fake on 127.0.0.1 at a free port, served by uvicorn in a background thread."""
+
+    def __init__(self) -> None:
+        self.state = FakeWeChat()
+        config = uvicorn.Config(FakeApp(self.state).app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the fake WeChat API did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
+
+    def reset(self) -> FakeWeChat:
+        fresh = FakeWeChat()
+        for name in fresh.__dataclass_fields__:
+            if name != "lock":
+                setattr(self.state, name, getattr(fresh, name))
+        return self.state

@@ -1,0 +1,1 @@
+"""Attachments: files citizens send, kept in a content-addressed store (see ``store``)."""
