@@ -62,7 +62,21 @@ def _status_reply(session: Session, message: Message) -> Reply | None:
     ).scalar_one_or_none()
     if asked is None:
         return text_reply(f"没有找到您的受理编号 {ref}，请核对后重试。")
-    return text_reply(f"受理编号 {ref}：{STATUS_TEXT.get(asked.status, asked.status)}")
+    status = f"受理编号 {ref}：{STATUS_TEXT.get(asked.status, asked.status)}"
+    answer = _latest_answer(session, asked)
+    return text_reply(f"{status}\n答复：{answer}" if answer else status)
+
+
+def _latest_answer(session: Session, asked: Message) -> str | None:
+    """The newest answer staff sent in this conversation, on any channel (the status page included)."""
+    return session.execute(
+        select(Message.text)
+        .where(Message.account_id == asked.account_id)
+        .where(Message.parent_id == (asked.parent_id or asked.id))
+        .where(Message.direction == "out", Message.status.in_(("sent", "delivered")))
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def rule_reply(rule: AutoReplyRule, *, articles_allowed: int) -> Reply:

@@ -15,11 +15,11 @@ from wenzheng.staff.roles import Role
 PAGE = 100
 
 
-def access_message_by_id(session: Session, actor: Actor, message_id: int) -> Message:
+def access_message_by_id(session: Session, actor: Actor, message_id: int, *, minimum: Role = Role.VIEWER) -> Message:
     message = session.get(Message, message_id)
     if message is None or not actor.can_see(message.agency_id):
         raise NotFound("No such message.")
-    actor.require_role(message.agency_id, Role.VIEWER)
+    actor.require_role(message.agency_id, minimum)
     return message
 
 

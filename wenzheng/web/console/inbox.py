@@ -3,7 +3,7 @@ everything they sent on any channel. Contact data is masked for viewers; every u
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, Response
 
@@ -13,6 +13,7 @@ from wenzheng.agencies.models import Agency
 from wenzheng.attachments.store import get_store
 from wenzheng.audit.actions import record_audit
 from wenzheng.citizens.privacy import audit_personal_view, shown_handle
+from wenzheng.errors import InvalidInput, WenzhengError
 from wenzheng.messages.access import (
     access_attachment_by_id,
     access_citizen_by_id,
@@ -26,7 +27,10 @@ from wenzheng.messages.access import (
     inbound_of_account,
     messages_of_citizen,
 )
+from wenzheng.messages.actions import do_reply, reply_channels
 from wenzheng.staff.actor import Actor
+from wenzheng.staff.roles import Role
+from wenzheng.web.console import see_other
 from wenzheng.web.deps import current_actor, get_db
 from wenzheng.web.templating import render
 
@@ -77,6 +81,18 @@ def inbox_page(
 def message_page(
     request: Request, message_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
 ) -> Response:
+    return _render_message(request, actor, db, message_id)
+
+
+def _render_message(
+    request: Request,
+    actor: Actor,
+    db: Session,
+    message_id: int,
+    *,
+    refused: WenzhengError | None = None,
+    draft: str = "",
+) -> Response:
     message = access_message_by_id(db, actor, message_id)
     thread = conversation(db, message)
     senders = _senders(db, actor, message.agency_id, {m.citizen_id for m in thread if m.citizen_id})
@@ -88,6 +104,10 @@ def message_page(
         {
             "message": message,
             "assessment": assessment_of(db, message),
+            "reply_channels": reply_channels(db, message),
+            "can_reply": actor.role_in(message.agency_id) in (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN),
+            "refused": refused,
+            "draft": draft,
             "thread": thread,
             "attachments": attachments_of(db, thread),
             "senders": senders,
@@ -95,6 +115,26 @@ def message_page(
             "agency": db.get(Agency, message.agency_id),
         },
     )
+
+
+@router.post("/messages/{message_id}/reply")
+def reply_to_message(
+    request: Request,
+    message_id: int,
+    text: str = Form(""),
+    channel: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    message = access_message_by_id(db, actor, message_id, minimum=Role.OPERATOR)
+    try:
+        do_reply(db, actor, message, text=text, channel=channel or message.channel)
+    except WenzhengError as refused:
+        if refused.status >= 500 or isinstance(refused, InvalidInput):
+            raise
+        # The channel explained why it cannot deliver: show it, with the fallbacks, and keep what was typed.
+        return _render_message(request, actor, db, message_id, refused=refused, draft=text)
+    return see_other(f"/console/messages/{message.id}", notice="replied")
 
 
 @router.get("/citizens/{citizen_id}")

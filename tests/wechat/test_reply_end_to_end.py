@@ -1,0 +1,36 @@
+"""End to end: a citizen writes on WeChat, an operator answers from the console, and the answer reaches
+WeChat's customer-service API (the local server speaking its contract) within the reply window."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.factories import Tenant, login
+from tests.wechat.fake_api import FakeWeChat
+from wenzheng.channels.wechat.simulate import Credentials, signed_push, text_xml
+from wenzheng.messages.models import Direction, Message
+
+
+def test_an_operator_answers_on_wechat(client: TestClient, db: Session, tenant: Tenant, wechat: FakeWeChat) -> None:
+    query, body = signed_push(
+        Credentials(token="tokentoken"), text_xml("水什么时候恢复？", openid="o_e2e", msg_id=77), encrypt=False
+    )
+    assert client.post(f"/wechat/{tenant.account.slug}?{query}", content=body).status_code == 200
+    message = db.execute(select(Message).where(Message.direction == Direction.INBOUND)).scalar_one()
+    login(client, tenant.operator.username)
+    page = client.get(f"/console/messages/{message.id}").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        f"/console/messages/{message.id}/reply",
+        data={"csrf_token": csrf, "text": "预计今晚八点恢复供水。", "channel": "wechat"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    sent = wechat.calls("/cgi-bin/message/custom/send")
+    assert [(c.json["touser"], c.json["text"]["content"]) for c in sent] == [("o_e2e", "预计今晚八点恢复供水。")]
+    answer = db.execute(select(Message).where(Message.direction == Direction.OUTBOUND)).scalar_one()
+    assert answer.status == "sent" and answer.parent_id == message.id

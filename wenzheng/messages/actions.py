@@ -1,0 +1,130 @@
+"""Answering a citizen through the channel they used, or a fallback when that channel cannot deliver."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenzheng.accounts.models import Account
+from wenzheng.audit.actions import record_audit
+from wenzheng.channels.sms.access import sms_binding_of
+from wenzheng.citizens.models import CitizenHandle
+from wenzheng.errors import InvalidInput, WenzhengError
+from wenzheng.messages.models import Direction, Message
+from wenzheng.staff.actor import Actor
+from wenzheng.staff.roles import Role
+from wenzheng.validation import clean_text
+
+REPLY_CHANNELS = ("wechat", "sms", "web")
+
+
+class CannotReply(WenzhengError):
+    status = 409
+    code = "cannot_reply"
+
+
+def reply_channels(session: Session, message: Message) -> list[str]:
+    """The channels this conversation can be answered on: its own first, then the fallbacks the citizen allows."""
+    kinds = _handle_kinds(session, message)
+    channels = [message.channel] if message.channel in REPLY_CHANNELS else []
+    if "phone" in kinds and message.channel != "sms":
+        channels.append("sms")
+    channels.append("web")  # the status page, which the citizen reaches by link or by asking for their reference
+    return list(dict.fromkeys(channels))
+
+
+def do_reply(session: Session, actor: Actor, message: Message, *, text: str, channel: str) -> Message:
+    """Send ``text`` to the citizen on ``channel`` (committed). A refusal the channel explains (the WeChat window,
+    a quota) is recorded and audited, committed, then raised for the operator to see and choose a fallback."""
+    actor.require_role(message.agency_id, Role.OPERATOR)
+    text = clean_text(text, field="text", max_length=2000)
+    if channel not in reply_channels(session, message):
+        raise InvalidInput(f"This conversation cannot be answered on {channel}.", code="invalid_channel")
+    account = session.get(Account, message.account_id)
+    assert account is not None
+    root = message.parent_id or message.id
+    try:
+        sent = _send(session, account, message, channel, text)
+    except WenzhengError as error:
+        _audit(session, actor, message, channel, failed=error.code)
+        session.commit()
+        raise
+    sent.parent_id = root
+    _audit(session, actor, message, channel, failed=None)
+    session.commit()
+    return sent
+
+
+def _send(session: Session, account: Account, message: Message, channel: str, text: str) -> Message:
+    if channel == "wechat":
+        from wenzheng.channels.wechat.outbound import queue_custom_message
+
+        openid = str(message.payload.get("FromUserName", ""))
+        return queue_custom_message(session, account, openid, "text", {"content": text}, text=text)
+    if channel == "sms":
+        return _send_sms(session, account, message, text)
+    return _post_on_status_page(session, account, message, text)
+
+
+def _send_sms(session: Session, account: Account, message: Message, text: str) -> Message:
+    from wenzheng.channels.sms.actions import queue_sms
+
+    binding = sms_binding_of(session, account)
+    phone = _handle(session, message, "phone")
+    if binding is None:
+        raise CannotReply(
+            "This account has no SMS number; an admin can set one on its channels page.", code="sms_not_configured"
+        )
+    if phone is None:
+        raise CannotReply("The citizen gave no phone number.", code="no_phone")
+    return queue_sms(session, account, to=phone, sender=binding.number, text=text, parent_id=message.id)
+
+
+def _post_on_status_page(session: Session, account: Account, message: Message, text: str) -> Message:
+    import uuid
+
+    answer = Message(
+        agency_id=account.agency_id,
+        account_id=account.id,
+        citizen_id=message.citizen_id,
+        direction=Direction.OUTBOUND,
+        channel="web",
+        channel_message_id=f"web:{uuid.uuid4().hex}",
+        kind="text",
+        text=text,
+        status="sent",
+        parent_id=message.parent_id or message.id,
+    )
+    session.add(answer)
+    session.flush()
+    return answer
+
+
+def _handle_kinds(session: Session, message: Message) -> set[str]:
+    if message.citizen_id is None:
+        return set()
+    rows = session.execute(select(CitizenHandle.channel).where(CitizenHandle.citizen_id == message.citizen_id))
+    return set(rows.scalars())
+
+
+def _handle(session: Session, message: Message, kind: str) -> str | None:
+    if message.citizen_id is None:
+        return None
+    return session.execute(
+        select(CitizenHandle.handle)
+        .where(CitizenHandle.citizen_id == message.citizen_id, CitizenHandle.channel == kind)
+        .order_by(CitizenHandle.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _audit(session: Session, actor: Actor, message: Message, channel: str, *, failed: str | None) -> None:
+    record_audit(
+        session,
+        actor,
+        "console:message:reply",
+        agency_id=message.agency_id,
+        subject_type="message",
+        subject_id=message.id,
+        data={"channel": channel, **({"refused": failed} if failed else {})},
+    )
