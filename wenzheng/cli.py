@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from wenzheng.channels.email.cli import smtpd as smtpd_command
 from wenzheng.channels.wechat.cli import app as wechat_app
 from wenzheng.clitools import err, friendly, out
 from wenzheng.errors import WenzhengError
@@ -18,6 +19,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="wenzheng (é—
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(wechat_app, name="wechat")
+app.command("smtpd")(smtpd_command)
 
 
 @db_app.command("upgrade")

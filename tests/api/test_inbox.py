@@ -56,7 +56,8 @@ def test_viewers_see_masked_numbers_and_nothing_personal_is_audited(client: Test
 def test_one_citizen_across_channels_is_shown_together(client: TestClient, db: Session) -> None:
     tenant = _arrange(client, db)
     login(client, tenant.operator.username)
-    citizen_id = db.execute(select(Message.citizen_id).where(Message.channel == "sms")).scalars().first()
+    sms = select(Message.citizen_id).where(Message.channel == "sms", Message.direction == "in")
+    citizen_id = db.execute(sms).scalar_one()
     page = client.get(f"/console/citizens/{citizen_id}")
     assert "短信：桥塌了" in page.text and "网页：附照片" in page.text
 

@@ -15,7 +15,7 @@ from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 from wenzheng.validation import clean_text
 
-REPLY_CHANNELS = ("wechat", "sms", "web")
+REPLY_CHANNELS = ("wechat", "sms", "email", "web")
 
 
 class CannotReply(WenzhengError):
@@ -33,7 +33,7 @@ def reply_channels(session: Session, message: Message) -> list[str]:
     return list(dict.fromkeys(channels))
 
 
-def do_reply(session: Session, actor: Actor, message: Message, *, text: str, channel: str) -> Message:
+def do_reply(session: Session, actor: Actor, message: Message, *, text: str, channel: str) -> Message | None:
     """Send ``text`` to the citizen on ``channel`` (committed). A refusal the channel explains (the WeChat window,
     a quota) is recorded and audited, committed, then raised for the operator to see and choose a fallback."""
     actor.require_role(message.agency_id, Role.OPERATOR)
@@ -49,13 +49,19 @@ def do_reply(session: Session, actor: Actor, message: Message, *, text: str, cha
         _audit(session, actor, message, channel, failed=error.code)
         session.commit()
         raise
-    sent.parent_id = root
+    if sent is not None:  # e-mail is recorded by its sending job, already in the conversation
+        sent.parent_id = root
     _audit(session, actor, message, channel, failed=None)
     session.commit()
     return sent
 
 
-def _send(session: Session, account: Account, message: Message, channel: str, text: str) -> Message:
+def _send(session: Session, account: Account, message: Message, channel: str, text: str) -> Message | None:
+    if channel == "email":
+        from wenzheng.channels.email.tasks import queue_reply
+
+        queue_reply(session, message, text)
+        return None
     if channel == "wechat":
         from wenzheng.channels.wechat.outbound import queue_custom_message
 

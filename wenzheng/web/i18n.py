@@ -101,6 +101,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "channels.other": ("其他渠道", "Other channels"),
     "channels.no_sms": ("未设置短信号码。", "No SMS number yet."),
     "channels.sms_number": ("短信号码", "SMS number"),
+    "channels.no_email": ("未设置邮箱地址。", "No e-mail address yet."),
+    "channels.email_address": ("收信邮箱", "E-mail address"),
     "channels.sms_webhook": ("短信网关回调地址", "SMS gateway webhook"),
     "channels.auto_replies": ("关键词自动回复", "Keyword auto-replies"),
     "channels.auto_replies_hint": (
@@ -211,6 +213,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reply.via_wechat": ("通过微信发送", "Send by WeChat"),
     "reply.via_sms": ("通过短信发送", "Send by SMS"),
     "reply.via_web": ("发布到查询页面", "Post on the status page"),
+    "reply.via_email": ("通过邮件发送", "Send by e-mail"),
     "notice.replied": ("答复已发出。", "Answer sent."),
     "channel.wechat": ("微信", "WeChat"),
     "channel.sms": ("短信", "SMS"),

@@ -10,6 +10,9 @@ from wenzheng.accounts.access import access_account_by_id
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.access import access_auto_reply_by_id, auto_replies_of
 from wenzheng.autoreplies.actions import do_create_auto_reply, do_delete_auto_reply
+from wenzheng.channels.email.actions import do_set_email_address
+from wenzheng.channels.email.bindings import binding_of_account as email_binding_of
+from wenzheng.channels.sms.access import sms_binding_of
 from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.wechat import crypto
 from wenzheng.channels.wechat.access import binding_of_account
@@ -39,6 +42,10 @@ def channels_page(
             "rules": auto_replies_of(db, account.id, account.agency_id),
             "server_url": f"{get_settings().base_url.rstrip('/')}/wechat/{account.slug}",
             "suggested_key": crypto.generate_aes_key(),
+            "sms": sms_binding_of(db, account),
+            "email": email_binding_of(db, account),
+            "citizen_url": f"{get_settings().base_url.rstrip('/')}/c/{account.slug}",
+            "sms_webhook": f"{get_settings().base_url.rstrip('/')}/sms/inbound",
         },
     )
 
@@ -80,6 +87,15 @@ def set_sms_number(
 ) -> Response:
     account = access_account_by_id(db, actor, account_id, minimum=Role.ADMIN)
     do_set_sms_number(db, actor, account, number=number)
+    return see_other(f"/console/accounts/{account.id}/channels", notice="saved")
+
+
+@router.post("/channels/email")
+def set_email_address(
+    account_id: int, address: str = Form(""), actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    account = access_account_by_id(db, actor, account_id, minimum=Role.ADMIN)
+    do_set_email_address(db, actor, account, address)
     return see_other(f"/console/accounts/{account.id}/channels", notice="saved")
 
 
