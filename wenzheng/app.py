@@ -12,10 +12,10 @@ from wenzheng import __version__
 from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
-from wenzheng.web.channels import open311 as open311_channel
-from wenzheng.web.channels import wechat as wechat_channel
-from wenzheng.web.channels import sms as sms_channel
 from wenzheng.web.channels import citizen as citizen_page
+from wenzheng.web.channels import open311 as open311_channel
+from wenzheng.web.channels import sms as sms_channel
+from wenzheng.web.channels import wechat as wechat_channel
 from wenzheng.web.console import accounts, agencies, channels, inbox, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers

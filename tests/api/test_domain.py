@@ -230,10 +230,20 @@ def test_admin_configures_the_account_channels(client: TestClient, db: Session) 
     base = f"/console/accounts/{tenant.account.id}"
     client.post(f"{base}/channels/sms", data={"csrf_token": csrf, "number": "1065907777"})
     client.post(f"{base}/channels/email", data={"csrf_token": csrf, "address": "Help@Yaan.Example"})
-    client.post(f"{base}/channels/wechat", data={"csrf_token": csrf, "app_id": "wx0123456789abcdef",
-                                                 "token": "tok3n", "aes_key": "A" * 43, "encryption_mode": "safe"})
-    client.post(f"{base}/auto-replies", data={"csrf_token": csrf, "match_type": "contains", "pattern": "捐款",
-                                              "reply_text": "请认准官方渠道"})
+    client.post(
+        f"{base}/channels/wechat",
+        data={
+            "csrf_token": csrf,
+            "app_id": "wx0123456789abcdef",
+            "token": "tok3n",
+            "aes_key": "A" * 43,
+            "encryption_mode": "safe",
+        },
+    )
+    client.post(
+        f"{base}/auto-replies",
+        data={"csrf_token": csrf, "match_type": "contains", "pattern": "捐款", "reply_text": "请认准官方渠道"},
+    )
     page = client.get(f"{base}/channels")
     assert "1065907777" in page.text and "tok3n" in page.text and "请认准官方渠道" in page.text
     assert "help@yaan.example" in page.text

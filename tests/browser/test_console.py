@@ -96,8 +96,12 @@ def test_the_inbox_shows_what_arrived_on_every_channel(
     from wenzheng.demo import DEMO_WECHAT
 
     seed_demo(db)
-    credentials = Credentials(token=DEMO_WECHAT["token"], app_id=DEMO_WECHAT["app_id"], aes_key=DEMO_WECHAT["aes_key"],
-                              original_id=DEMO_WECHAT["original_id"])
+    credentials = Credentials(
+        token=DEMO_WECHAT["token"],
+        app_id=DEMO_WECHAT["app_id"],
+        aes_key=DEMO_WECHAT["aes_key"],
+        original_id=DEMO_WECHAT["original_id"],
+    )
     plea = "我们被困在了姚桥镇初级中学附属教师职工宿舍了，目前房子已经全部坍塌了，求大家救救我们！"
     query, body = signed_push(credentials, text_xml(plea, openid="o_lushan", msg_id=5_900_000_001), encrypt=True)
     assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200
