@@ -161,6 +161,7 @@ def _print_wechat_demo(base_url: str) -> None:
         f"[bold]SMS[/bold]: the account's number is {DEMO_SMS_NUMBER}; gateway webhooks go to "
         f"{base_url.rstrip('/')}/sms/inbound",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -188,6 +189,7 @@ def main() -> None:
 
     try:
         logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise here
     except ValidationError as exc:
         first = exc.errors()[0]
         err.print(f"error: invalid setting {'.'.join(map(str, first['loc']))}: {escape(first['msg'])}", soft_wrap=True)
