@@ -149,6 +149,7 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
 
 
 def _print_wechat_demo(base_url: str) -> None:
+    from wenzheng.config import get_settings
     from wenzheng.demo import DEMO_SMS_NUMBER, DEMO_WECHAT
 
     out.print(
@@ -159,7 +160,9 @@ def _print_wechat_demo(base_url: str) -> None:
         '  try it:         .venv/bin/wenzheng wechat simulate --account yaan "我们被困在姚桥镇，求救"\n'
         f"\n[bold]Citizen page[/bold] (no WeChat needed): {base_url.rstrip('/')}/c/yaan\n"
         f"[bold]SMS[/bold]: the account's number is {DEMO_SMS_NUMBER}; gateway webhooks go to "
-        f"{base_url.rstrip('/')}/sms/inbound",
+        f"{base_url.rstrip('/')}/sms/inbound\n"
+        f"[bold]E-mail[/bold]: run `.venv/bin/wenzheng smtpd` and write to yaan@{get_settings().mail_domain} "
+        f"(SMTP on {get_settings().smtpd_host}:{get_settings().smtpd_port})",
         highlight=False,
         soft_wrap=True,
     )

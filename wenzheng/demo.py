@@ -16,8 +16,10 @@ from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.channels.email.actions import do_set_email_address
 from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.wechat.actions import do_connect_wechat
+from wenzheng.config import get_settings
 from wenzheng.intake.actions import accept
 from wenzheng.intake.inbound import Inbound
 from wenzheng.intake.replies import decide_reply
@@ -146,6 +148,7 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
         do_rename_account(session, actor, account, new_name=RENAMED_TO)
         do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
         do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)
+        do_set_email_address(session, actor, account, f"yaan@{get_settings().mail_domain}")
         _seed_messages(session, account)
         for match_type, pattern, reply, priority in DEMO_AUTO_REPLIES:
             do_create_auto_reply(
