@@ -54,5 +54,8 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench
 
+eval: $(STAMP) ## Evaluate triage on ../shared/data (says so when absent)
+	$(BIN)/wenzheng triage eval --data ../shared/data
+
 clean: ## Remove the virtual environment, caches and the demo database
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

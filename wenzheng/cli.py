@@ -14,10 +14,12 @@ from wenzheng.channels.email.cli import smtpd as smtpd_command
 from wenzheng.channels.wechat.cli import app as wechat_app
 from wenzheng.clitools import err, friendly, out
 from wenzheng.errors import WenzhengError
+from wenzheng.triage.cli import app as triage_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="wenzheng (问政): public-service accounts.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+app.add_typer(triage_app, name="triage")
 app.add_typer(wechat_app, name="wechat")
 app.command("smtpd")(smtpd_command)
 

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.triage.conftest import LUSHAN_PLEA
+from wenzheng.triage import ClusterIndex, TriageInput, triage_batch
+
+
+def test_forwarded_plea_joins_the_first_message_cluster() -> None:
+    index = ClusterIndex()
+    assert index.assign("1", LUSHAN_PLEA) == "1"
+    assert index.assign("2", "转发：" + LUSHAN_PLEA + " #芦山地震#") == "1"
+    assert index.assign("3", "请问怎么捐款？") == "3"
+    assert index.size("1") == 2
+
+
+def test_identical_questions_are_one_cluster_and_a_seen_id_keeps_its_cluster() -> None:
+    index = ClusterIndex()
+    clusters = {index.assign(str(i), "How do I donate?") for i in range(50)}
+    assert clusters == {"0"}
+    assert index.assign("7", "completely different text now") == "0"
+    assert index.size("0") == 50
+
+
+def test_different_messages_stay_apart() -> None:
+    index = ClusterIndex()
+    assert index.assign("a", "我们被困在姚桥镇中学宿舍，房子塌了") != index.assign("b", "建议在学校门口增设红绿灯")
+
+
+def test_index_forgets_messages_older_than_its_window() -> None:
+    index = ClusterIndex(window=timedelta(days=1))
+    start = datetime(2013, 4, 20, 8, tzinfo=UTC)
+    index.assign("old", LUSHAN_PLEA, start)
+    assert index.prune(start + timedelta(days=2)) == 1
+    assert len(index) == 0
+    assert index.assign("new", LUSHAN_PLEA, start + timedelta(days=2)) == "new"
+
+
+def test_signatures_are_stable_across_indexes() -> None:
+    assert (ClusterIndex().signature(LUSHAN_PLEA) == ClusterIndex().signature(LUSHAN_PLEA)).all()
+
+
+def test_batch_uses_the_callers_index_across_batches() -> None:
+    index = ClusterIndex()
+    triage_batch([TriageInput(id="first", text=LUSHAN_PLEA)], cluster_index=index)
+    (later,) = triage_batch([TriageInput(id="later", text="扩散！" + LUSHAN_PLEA)], cluster_index=index)
+    assert later.cluster == "first"
+
+
+def test_without_an_index_duplicates_are_found_within_the_batch() -> None:
+    results = triage_batch([{"id": "a", "text": LUSHAN_PLEA}, {"id": "b", "text": LUSHAN_PLEA}])
+    assert [r.cluster for r in results] == ["a", "a"]
+
+
+def test_batch_signatures_equal_one_at_a_time() -> None:
+    index = ClusterIndex()
+    texts = [LUSHAN_PLEA, "a", "", "How do I donate?", "x" * 1000]
+    batch = index.signatures(texts)
+    assert batch.shape == (5, 64)
+    assert all((index.signature(text) == batch[i]).all() for i, text in enumerate(texts))
+
+
+def test_shingles_that_differ_in_one_character_hash_apart() -> None:
+    index = ClusterIndex()
+    first, second = index.signatures(["abababab", "abbabbab"])
+    assert (first == second).mean() < 0.5
+
+
+def test_naive_times_are_taken_as_utc() -> None:
+    index = ClusterIndex(window=timedelta(hours=1))
+    index.assign("naive", LUSHAN_PLEA, datetime(2013, 4, 20, 8))
+    assert index.prune(datetime(2013, 4, 20, 8, 30, tzinfo=UTC)) == 0
+    assert index.prune(datetime(2013, 4, 20, 10)) == 1

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from tests.triage.conftest import LUSHAN_PLEA
+from wenzheng.triage import TriageModels
+from wenzheng.triage.extract import find_people, find_phones, find_places, parse_number
+from wenzheng.triage.normalize import normalize
+
+
+def test_lushan_plea_gives_township_and_the_full_place_phrase(models: TriageModels) -> None:
+    places = find_places(normalize(LUSHAN_PLEA), models.gazetteer, "zh")
+    assert [p.text for p in places] == ["姚桥镇初级中学附属教师职工宿舍"]
+    assert places[0].admin == (None, None, None, "姚桥镇")
+
+
+def test_gazetteer_resolves_county_with_coordinates(models: TriageModels) -> None:
+    (place,) = find_places("位置为荥阳市王宗店村文化广场——", models.gazetteer, "zh")
+    assert place.text == "荥阳市王宗店村文化广场"
+    assert place.admin[:3] == ("河南省", "郑州市", "荥阳市")
+    assert place.lat is not None and 34 < place.lat < 35.5
+    assert place.lon is not None and 113 < place.lon < 114
+
+
+def test_short_county_name_needs_its_city_nearby(models: TriageModels) -> None:
+    (place,) = find_places("雅安芦山地震后", models.gazetteer, "zh")
+    assert place.admin[:3] == ("四川省", "雅安市", "芦山县")
+    assert find_places("芦山发生地震", models.gazetteer, "zh") == ()
+
+
+def test_namesake_counties_get_no_coordinates_without_context(models: TriageModels) -> None:
+    (place,) = find_places("鼓楼区医院", models.gazetteer, "zh")
+    assert place.lat is None
+
+
+def test_english_places() -> None:
+    places = find_places("We are trapped in Delmas 33 near Port-au-Prince", None, "en")  # type: ignore[arg-type]
+    assert [p.text for p in places] == ["Delmas 33", "Port-au-Prince"]
+
+
+def test_phones() -> None:
+    text = "联系电话：138 1234 5678，座机0835-2223333，call +509 3456 7890 or 3456-7890"
+    assert find_phones(text) == ("13812345678", "08352223333", "+50934567890", "34567890")
+
+
+def test_people_counts_and_vulnerable_groups() -> None:
+    people = find_people("一家五口被困30多个小时，有孕妇和两个孩子，3人受伤")
+    assert people.count == 5
+    assert people.injured == 3
+    assert set(people.vulnerable) == {"children", "pregnant"}
+    assert "30多个小时" in people.times
+
+
+def test_english_people() -> None:
+    people = find_people("Five people trapped since yesterday, 2 injured, an elderly woman", "en")
+    assert (people.count, people.injured) == (5, 2)
+    assert people.vulnerable == ("elderly",)
+    assert "since yesterday" in people.times
+
+
+def test_chinese_numbers() -> None:
+    assert [parse_number(x) for x in ("三", "十五", "二十", "两千", "一万", "几十", "42")] == [
+        3,
+        15,
+        20,
+        2000,
+        10000,
+        None,
+        42,
+    ]

@@ -1,0 +1,153 @@
+"""Near-duplicate clustering: MinHash signatures of character shingles, banded for lookup (LSH).
+
+A plea forwarded 300 times becomes one cluster with a count; 500 identical "how do I donate?" questions too.
+A worker keeps one :class:`ClusterIndex` per account and passes it to every batch; the index forgets messages
+older than its window. The cluster id is the id of the first message seen in the cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from wenzheng.triage.textmodel import unique_counts
+
+_SHIFT = np.uint64(32)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MAX_CHARS = 400  # a long message is judged by its first 400 characters
+_NOISE = re.compile(r"[\W_]+|转发|扩散|求转|#[^#]{1,30}#|//@[^:]{1,30}:|rt @\w+:?|@\w+")  # on lower-cased text
+
+
+@dataclass(slots=True)
+class _Entry:
+    cluster: str
+    signature: np.ndarray
+    at: datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    """Times without a zone are taken as UTC (SQLite hands back naive datetimes)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@functools.cache
+def _hash_family(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """The MinHash multipliers (odd) and offsets: a fixed seed, so signatures agree across processes and runs."""
+    generator = np.random.default_rng(20130420)
+    multipliers = generator.integers(1, 2**63, num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return multipliers, generator.integers(0, 2**63, num_perm, dtype=np.uint64)
+
+
+class ClusterIndex:
+    """An in-memory near-duplicate index over the last ``window`` of messages.
+
+    ``assign(message_id, text)`` returns the cluster id: the id of an earlier message whose estimated Jaccard
+    similarity is at least ``threshold``, or ``message_id`` itself when the message is new. Not thread-safe:
+    keep one per account per worker.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.7,
+        window: timedelta = timedelta(days=3),
+        num_perm: int = 64,
+        bands: int = 16,
+        shingle: int = 3,
+    ) -> None:
+        if num_perm % bands:
+            raise ValueError("num_perm must be a multiple of bands")
+        self.threshold, self.window, self.bands, self.shingle = threshold, window, bands, shingle
+        self._a, self._b = _hash_family(num_perm)
+        self._entries: dict[str, _Entry] = {}
+        self._buckets: dict[tuple[int, bytes], list[str]] = {}
+        self._sizes: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def assign(
+        self, message_id: str, text: str, at: datetime | None = None, *, signature: np.ndarray | None = None
+    ) -> str:
+        """The cluster of a message, adding it to the index (a message id seen before keeps its cluster).
+
+        ``signature`` may come from :meth:`signatures`, computed for a whole batch at once.
+        """
+        if message_id in self._entries:
+            return self._entries[message_id].cluster
+        at = _aware(at or datetime.now(UTC))
+        signature = self.signature(text) if signature is None else signature
+        match, similarity = self._best_match(signature)
+        cluster = self._entries[match].cluster if match else message_id
+        self._entries[message_id] = _Entry(cluster, signature, at)
+        if similarity < 0.9:  # a near-copy adds nothing to lookups: its neighbour already stands for it
+            for key in self._band_keys(signature):
+                self._buckets.setdefault(key, []).append(message_id)
+        self._sizes[cluster] = self._sizes.get(cluster, 0) + 1
+        return cluster
+
+    def size(self, cluster: str) -> int:
+        """How many messages in the window belong to a cluster."""
+        return self._sizes.get(cluster, 0)
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Forget messages older than the window; returns how many were dropped."""
+        cutoff = _aware(now or datetime.now(UTC)) - self.window
+        old = [mid for mid, entry in self._entries.items() if entry.at < cutoff]
+        for mid in old:
+            entry = self._entries.pop(mid)
+            for key in self._band_keys(entry.signature):
+                members = self._buckets.get(key)
+                if members and mid in members:
+                    members.remove(mid)
+                    if not members:
+                        del self._buckets[key]
+            self._sizes[entry.cluster] -= 1
+            if not self._sizes[entry.cluster]:
+                del self._sizes[entry.cluster]
+        return len(old)
+
+    def signature(self, text: str) -> np.ndarray:
+        """MinHash signature of the text's character shingles (punctuation, hashtags and 转发 noise removed)."""
+        return self.signatures([text])[0]
+
+    def signatures(self, texts: Sequence[str]) -> np.ndarray:
+        """MinHash signatures of a batch, shape ``(len(texts), num_perm)``, in a few numpy operations."""
+        n = self.shingle
+        cores = [(_NOISE.sub("", text.lower())[:_MAX_CHARS] or " ").ljust(n) for text in texts]
+        points = np.frombuffer("".join(cores).encode("utf-32-le"), np.uint32).astype(np.uint64)
+        owner = np.repeat(np.arange(len(cores), dtype=np.uint64), [len(core) for core in cores])
+        width = len(points) - n + 1
+        shingles = np.zeros(width, np.uint64)
+        for offset in range(n):  # a polynomial hash of each shingle, computed for all at once
+            shingles = shingles * np.uint64(1_000_003) + points[offset : offset + width]
+        inside = owner[:width] == owner[n - 1 :]  # no shingle across two messages
+        # One row per distinct (message, shingle), ordered by message (owner sits in the top bits).
+        mixed = (shingles[inside] * _GOLDEN) >> np.uint64(24)  # an odd multiplier mixes every bit into the top 40
+        keyed, _ = unique_counts((owner[:width][inside] << np.uint64(40)) | mixed)
+        starts = np.searchsorted(keyed >> np.uint64(40), np.arange(len(cores), dtype=np.uint64))
+        values = keyed & np.uint64((1 << 40) - 1)
+        # Multiply-shift hashing (wrapping uint64 arithmetic, top 32 bits): a universal family, no slow modulo.
+        hashed = (self._a[:, None] * values[None, :] + self._b[:, None]) >> _SHIFT
+        return np.minimum.reduceat(hashed, starts, axis=1).T.copy()
+
+    def _band_keys(self, signature: np.ndarray) -> list[tuple[int, bytes]]:
+        raw = signature.tobytes()
+        step = len(raw) // self.bands
+        return [(band, raw[band * step : (band + 1) * step]) for band in range(self.bands)]
+
+    def _best_match(self, signature: np.ndarray) -> tuple[str | None, float]:
+        candidates = sorted({mid for key in self._band_keys(signature) for mid in self._buckets.get(key, ())})
+        if not candidates:
+            return None, 0.0
+        matrix = np.stack([self._entries[mid].signature for mid in candidates])
+        similarities = (matrix == signature).mean(axis=1)
+        best = int(similarities.argmax())
+        if similarities[best] < self.threshold:
+            return None, 0.0
+        return candidates[best], float(similarities[best])

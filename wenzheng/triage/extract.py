@@ -1,0 +1,240 @@
+"""Extraction: places (with the gazetteer and as free-form phrases), phone numbers, people and time expressions."""
+
+from __future__ import annotations
+
+import re
+
+from wenzheng.triage.gazetteer import Gazetteer, Match
+from wenzheng.triage.models import People, Place
+
+_CJK_PLACE_CHAR = r"[\u3400-\u9fffA-Za-z0-9#\-]"
+# Where a place phrase may begin: after a locative verb, or at a division the gazetteer or township rule knows.
+_LOCATIVE = re.compile(r"(?:被困在|困在|住在|位于|在|于|到|地址[是为:]?|位置[是为:]?|地点[是为:]?|坐标[:]?)了?[:]?\s?")
+_STOP_WORDS = re.compile(r"了|的人|目前|现在|已经|请|求|我们|我|有人|被|这|那|发生|附近的|,|。|!|\?|;|、|\s|$")
+_PLACE_SUFFIX = re.compile(
+    r"(?:省|市|区|县|镇|乡|村|组|社区|街道|街|路|巷|弄|号|栋|幢|楼|单元|室|小区|大厦|大楼|公寓|宿舍|家园|花园|苑|庄|屯|寨|湾|"
+    r"学校|中学|小学|大学|学院|幼儿园|医院|卫生院|诊所|广场|公园|酒店|宾馆|车站|站|桥|隧道|地铁|商场|超市|市场|厂|公司|"
+    r"水库|大坝|坝|河|山|堤|营地|安置点|服务区|高速|国道|省道)(?=[^省市区县镇乡村组街路巷弄号栋幢楼室]|$)"
+)
+_TOWNSHIP = re.compile(
+    r"[^\W\d_a-zA-Z在了的是被我你他她们从到于和与及去来住困回和就都也还县市区省]{2,4}?(?:镇|乡|街道)"
+)
+_TOWNSHIP_NOT = re.compile(r"城镇|乡镇|城乡|家乡|老乡|下乡|故乡|村镇|集镇|重镇|坐镇")
+_EN_PLACE = re.compile(
+    r"\b(?:in|at|near|from|around|to)\s+((?:[A-Z][\w'\-]+|\d+)(?:\s+(?:[A-Z][\w'\-]+|\d+|de|du|la|des)){0,4})"
+)
+_EN_NOT_PLACE = frozenset(
+    ["I", "The", "We", "They", "He", "She", "It", "This", "That", "God", "Jesus", "Mr", "Mrs", "Dr", "Please", "Help"]
+)
+
+_FOUR_DIGITS = re.compile(r"\d{4}")
+_PHONE = re.compile(
+    r"(?<![\d+])(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)"
+    r"|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"
+    r"|(?<![\w+])\+\d{1,3}[\s-]?\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\d)"
+    r"|(?<![\d-])\d{3}[-.]\d{3}[-.]\d{4}(?![\d-])"
+    r"|(?<![\d-])[2-4]\d{3}-\d{4}(?![\d-])"
+)
+
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUM = r"([\d一二两三四五六七八九十百千万几]{1,4})"
+_ZH_COUNT = re.compile(
+    _NUM + r"(?:多|余|来)?(?:个|位|名|口)?(?:人|家人|老人|孩子|小孩|学生|村民|群众|户)(?!员|民币|数)"
+)
+_ZH_FAMILY = re.compile(r"一家" + _NUM + r"口")
+_ZH_INJURED = re.compile(_NUM + r"(?:多|余)?(?:个|位|名)?人?(?:受伤|伤员|重伤|轻伤|骨折)")
+_ZH_HURT_WORDS = re.compile(r"受伤|伤员|重伤|轻伤|骨折")
+_ZH_DEAD_WORDS = re.compile(r"死亡|遇难|身亡|去世")
+_ZH_DEAD = re.compile(_NUM + r"(?:多|余)?(?:个|位|名)?人?(?:死亡|遇难|身亡|去世)")
+_EN_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "fifty": 50,
+    "hundred": 100,
+}
+_EN_NUM = r"(\d{1,5}|" + "|".join(_EN_NUMBER_WORDS) + r")"
+_ANY_DIGIT = re.compile(r"[\d一二两三四五六七八九十百千万几]")
+_ANY_EN_NUMBER = re.compile(r"\d|\b(?:" + "|".join(_EN_NUMBER_WORDS) + r")\b")
+_EN_COUNT = re.compile(
+    _EN_NUM + r"\s+(?:people|persons|families|children|kids|adults|of us|survivors|victims|men|women)\b"
+)
+_EN_INJURED = re.compile(_EN_NUM + r"\s+(?:people\s+|persons\s+)?(?:are\s+|were\s+)?(?:injured|wounded|hurt)\b")
+_EN_DEAD = re.compile(_EN_NUM + r"\s+(?:people\s+|persons\s+)?(?:are\s+|were\s+)?(?:dead|died|killed)\b")
+
+# (group, Chinese terms, English pattern): Chinese is matched as plain substrings, English as words.
+_VULNERABLE_TERMS = (
+    (
+        "elderly",
+        ("老人", "老年", "爷爷", "奶奶", "外婆", "外公", "姥姥", "姥爷"),
+        r"\belderly\b|\bold (?:man|woman|people|lady)\b",
+    ),
+    (
+        "children",
+        ("孩子", "小孩", "儿童", "婴儿", "宝宝", "女婴", "男婴", "幼儿"),
+        r"\bchild|\bkids?\b|\bbab(?:y|ies)\b|\binfants?\b",
+    ),
+    ("pregnant", ("孕妇", "怀孕", "产妇", "临产", "待产", "预产期"), r"\bpregnant\b|\bin labou?r\b"),
+    ("disabled", ("残疾", "瘫痪", "卧床", "行动不便", "轮椅"), r"\bdisabled\b|\bwheelchair\b|\bparaly"),
+    ("sick", ("病人", "患者", "透析", "胰岛素", "发烧", "高烧"), r"\bsick\b|\bpatients?\b|\bdialysis\b|\binsulin\b"),
+)
+_VULNERABLE_EN = tuple((name, re.compile(pattern)) for name, _, pattern in _VULNERABLE_TERMS)
+_TIMES_ZH = re.compile(
+    r"\d{1,2}月\d{1,2}[日号](?:[上下]午|晚上?|凌晨|早上)?|\d{1,2}[:：]\d{2}|\d{1,2}点(?:\d{1,2}分|半)?|"
+    r"昨天|今天|今晚|昨晚|前天|明天|凌晨|早上|上午|中午|下午|傍晚|晚上|半夜|刚才|刚刚|"
+    r"\d{1,3}(?:多|余)?个?(?:小时|天|分钟)(?:了|以来)?"
+)
+_TIMES_EN = re.compile(
+    r"\b(?:yesterday|today|tonight|last night|this (?:morning|afternoon|evening)|since (?:yesterday|last \w+))\b|"
+    r"\b\d{1,3}\s+(?:hours|days|minutes)\b|\b\d{1,2}(?::\d{2})?\s?[ap]\.?m\b",
+)
+
+
+def find_phones(text: str) -> tuple[str, ...]:
+    """Phone numbers, digits only (with a leading + kept), in order of appearance, without repeats."""
+    seen: dict[str, None] = {}
+    if not _FOUR_DIGITS.search(text):  # every number we accept has four digits in a row somewhere
+        return ()
+    for match in _PHONE.finditer(text):
+        number = re.sub(r"[\s.\-]", "", match.group())
+        seen.setdefault(number, None)
+    return tuple(seen)
+
+
+def find_people(text: str, lang: str = "zh") -> People:
+    """Head count, injured, dead, vulnerable groups and time expressions in a message (Chinese or English)."""
+    text = text.lower()  # the English patterns are lower-case (case-insensitive matching is slow)
+    count = injured = dead = None
+    if (_ANY_DIGIT if lang == "zh" else _ANY_EN_NUMBER).search(text):
+        if lang == "zh":
+            count = _first_number(_ZH_FAMILY, text) or _first_number(_ZH_COUNT, text)
+            injured = _first_number(_ZH_INJURED, text) if _ZH_HURT_WORDS.search(text) else None
+            dead = _first_number(_ZH_DEAD, text) if _ZH_DEAD_WORDS.search(text) else None
+        else:
+            count = _first_number(_EN_COUNT, text)
+            injured = _first_number(_EN_INJURED, text)
+            dead = _first_number(_EN_DEAD, text)
+    return People(
+        count=count,
+        injured=injured,
+        dead=dead,
+        vulnerable=_vulnerable(text, lang),
+        times=tuple(
+            dict.fromkeys(m.group().strip() for m in (_TIMES_ZH if lang == "zh" else _TIMES_EN).finditer(text))
+        )[:5],
+    )
+
+
+def _vulnerable(text: str, lang: str) -> tuple[str, ...]:
+    if lang == "zh":
+        return tuple(name for name, terms, _ in _VULNERABLE_TERMS if any(term in text for term in terms))
+    return tuple(name for name, pattern in _VULNERABLE_EN if pattern.search(text))
+
+
+def _first_number(pattern: re.Pattern[str], text: str) -> int | None:
+    for match in pattern.finditer(text):
+        raw = next((group for group in match.groups() if group), None)
+        value = parse_number(raw) if raw else None
+        if value:
+            return value
+    return None
+
+
+def parse_number(raw: str) -> int | None:
+    """3, 三, 十五, 二十, 两百, four → the integer; 几 and other vague counts → None."""
+    raw = raw.lower()
+    if raw.isdigit():
+        return int(raw)
+    if any(ch.isdigit() for ch in raw):
+        return None
+    if raw in _EN_NUMBER_WORDS:
+        return _EN_NUMBER_WORDS[raw]
+    if "几" in raw:
+        return None
+    total, current = 0, 0
+    for ch in raw:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[ch]
+            current = 0
+    return total + current or None
+
+
+def find_places(text: str, gazetteer: Gazetteer, lang: str) -> tuple[Place, ...]:
+    """Places named in a normalized message: free-form phrases, resolved against the gazetteer where possible."""
+    if lang == "en" or lang == "other":
+        return _english_places(text)
+    matches = gazetteer.find(text)
+    spans = _phrase_spans(text, matches)
+    places = [_place(text, span, matches, gazetteer) for span in spans]
+    covered = [span for span in spans]
+    for match in matches:
+        if not any(start <= match.start < end for start, end in covered):
+            places.append(_place(text, (match.start, match.end), [match], gazetteer))
+    return tuple(places)
+
+
+def _phrase_spans(text: str, matches: list[Match]) -> list[tuple[int, int]]:
+    starts = {m.end() for m in _LOCATIVE.finditer(text)}
+    starts.update(m.start for m in matches)
+    starts.update(m.start() for m in _TOWNSHIP.finditer(text) if not _TOWNSHIP_NOT.search(m.group()))
+    spans: list[tuple[int, int]] = []
+    for start in sorted(starts):
+        if spans and start < spans[-1][1]:
+            continue
+        end = _phrase_end(text, start)
+        if end - start >= 2:
+            spans.append((start, end))
+    return spans
+
+
+def _phrase_end(text: str, start: int) -> int:
+    """Extend over place-like characters up to a stop word, then back to the last place suffix.
+
+    芦山县发生地震 → 芦山县; 姚桥镇初级中学附属教师职工宿舍了 → 姚桥镇初级中学附属教师职工宿舍.
+    """
+    window = text[start : start + 40]
+    stop = _STOP_WORDS.search(window, 1)
+    window = window[: stop.start() if stop else len(window)]
+    window = re.match(_CJK_PLACE_CHAR + "*", window).group()  # type: ignore[union-attr]
+    last = 0
+    for suffix in _PLACE_SUFFIX.finditer(window):
+        last = suffix.end()
+    return start + last
+
+
+def _place(text: str, span: tuple[int, int], matches: list[Match], gazetteer: Gazetteer) -> Place:
+    start, end = span
+    inside = [m for m in matches if start <= m.start < end]
+    resolved = [d for d in (gazetteer.resolve(m, matches) for m in inside) if d is not None]
+    township = next(
+        (m.group() for m in _TOWNSHIP.finditer(text, start, end) if not _TOWNSHIP_NOT.search(m.group())), None
+    )
+    if not resolved:
+        return Place(text=text[start:end], admin=(None, None, None, township))
+    finest = max(resolved, key=lambda d: d.level)
+    province, city, county = gazetteer.admin(finest)
+    return Place(text=text[start:end], admin=(province, city, county, township), lat=finest.lat, lon=finest.lon)
+
+
+def _english_places(text: str) -> tuple[Place, ...]:
+    found: dict[str, None] = {}
+    for match in _EN_PLACE.finditer(text):
+        phrase = match.group(1).strip()
+        if phrase.split()[0] not in _EN_NOT_PLACE and not phrase.isdigit():
+            found.setdefault(phrase, None)
+    return tuple(Place(text=phrase) for phrase in found)

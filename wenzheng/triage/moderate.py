@@ -1,0 +1,64 @@
+"""Moderation: flag spam, advertising, pornographic keyword stuffing and abuse. Flagged, never deleted.
+
+A flagged message stays in the store and out of the main queue; the cue (``spam:porn``, ``spam:ad``,
+``spam:stuffing``, ``abuse``) tells the operator why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PORN_STRONG = re.compile(
+    r"久久|丁香|婷婷|狠狠|麻豆|一区二区|二区三区|无码|有码|色情|色色|裸聊|约炮|偷拍|(?<![a-z])(?:av|porn\w*|xxx|nude|sex)(?![a-z])",
+)
+_PORN_WEAK = re.compile(r"综合|成人|激情|黄色|自拍|视频在线|在线观看|亚洲|欧美|日韩|高清|福利|精品|六月|伊人|影院")
+_AD_STRONG = re.compile(
+    r"加微信|加v|加vx|加q|刷单|日赚|日结|博彩|六合彩|娱乐城|棋牌|百家乐|威尼斯人|代开发票|点击链接|招商加盟|"
+    r"click here|free money|casino|viagra|crypto giveaway",
+)
+_AD_WEAK = re.compile(r"微信号|扫码|兼职|贷款|网贷|彩票|澳门|优惠|促销|代理|领取|免费|https?://|www\.|\bloan|\bwin\b")
+_ABUSE = re.compile(r"傻逼|傻b|sb政府|操你|草泥马|尼玛|妈的|狗官|去死|滚蛋|废物|畜生|fuck|idiot|bitch|asshole")
+_SEPARATORS = re.compile(r"[_|/]")
+
+
+@dataclass(frozen=True, slots=True)
+class Moderation:
+    spam: bool
+    cues: tuple[str, ...]
+
+
+def moderate(text: str, *, urgent: bool = False) -> Moderation:
+    """Decide whether a normalized message is spam, an advert, keyword stuffing or abuse.
+
+    The patterns are lower-case and applied to the lower-cased text (case-insensitive matching is slow).
+
+    ``urgent`` (a life-safety cue was found) keeps a desperate, angry plea out of the abuse bin.
+    """
+    lowered = text.lower()
+    strong = set(_PORN_STRONG.findall(lowered))
+    porn = len(strong) + len(set(_PORN_WEAK.findall(text))) if strong else 0
+    ads = len(set(_AD_STRONG.findall(lowered)))
+    ads = ads + len(set(_AD_WEAK.findall(lowered))) if ads else 0
+    cues: list[str] = []
+    if porn >= 3 or (porn >= 2 and _is_stuffed(text)):
+        cues.append("spam:porn")
+    if ads >= 2 or (ads and porn):
+        cues.append("spam:ad")
+    if not cues and len(text) >= 12 and _is_stuffed(text[:80]):
+        cues.append("spam:stuffing")
+    if not urgent and _ABUSE.search(lowered):
+        cues.append("abuse")
+    return Moderation(spam=bool(cues), cues=tuple(cues))
+
+
+def _is_stuffed(text: str) -> bool:
+    """Keyword stuffing: fragments glued with underscores or bars, or the same few pieces repeated over and over."""
+    if len(_SEPARATORS.findall(text)) >= 2 and " " not in text.strip():
+        return True
+    words = text.split()
+    if len(words) >= 8:
+        return len(set(words)) / len(words) < 0.3
+    head = text[:200]
+    bigrams = [head[i : i + 2] for i in range(len(head) - 1)]
+    return len(bigrams) >= 15 and len(set(bigrams)) / len(bigrams) < 0.45
