@@ -67,6 +67,7 @@ def test_settings(database_url: str) -> Iterator[None]:
     reset_settings_cache()
     wz_db.reset_engine()
     upgrade(wz_db.get_engine())
+    wz_db.session_factory()  # installs the session hooks every process has: the audit guard, the triage trigger
     yield
     wz_db.reset_engine()
     for key in [k for k in os.environ if k.startswith("WENZHENG_")]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import SYSTEM, Tenant, create_api_token, create_tenant, login
@@ -107,6 +108,13 @@ def _message_with_photo(db: Session, tenant: Tenant) -> tuple[Message, Attachmen
     return message, attachment
 
 
+def _case_of(db: Session, message: Message) -> int:
+    """The case triage opened for the message (jobs run inline in tests)."""
+    case_id = db.execute(select(Message.case_id).where(Message.id == message.id)).scalar_one()
+    assert case_id is not None, "triage should have opened a case"
+    return int(case_id)
+
+
 def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
     a, b = create_tenant(db, "a"), create_tenant(db, "b")
     token_a, _ = create_api_token(db, a.agency)
@@ -127,6 +135,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "message_id": message_b.id,
         "citizen_id": message_b.citizen_id,
         "attachment_id": attachment_b.id,
+        "case_id": _case_of(db, message_b),
     }
     ids_a = {
         "agency_id": a.agency.id,
@@ -139,6 +148,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "message_id": 0,
         "citizen_id": 0,
         "attachment_id": 0,
+        "case_id": 0,
     }
     csrf = login(client, a.admin.username)
     checked = 0

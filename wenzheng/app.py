@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 import wenzheng.jobs.tasks  # noqa: F401 - registers the project's tasks for inline runs
 from wenzheng import __version__
+from wenzheng.assessments.tasks import install_triage_trigger
 from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
@@ -16,7 +17,7 @@ from wenzheng.web.channels import citizen as citizen_page
 from wenzheng.web.channels import open311 as open311_channel
 from wenzheng.web.channels import sms as sms_channel
 from wenzheng.web.channels import wechat as wechat_channel
-from wenzheng.web.console import accounts, agencies, channels, inbox, platform, staff
+from wenzheng.web.console import accounts, agencies, cases, channels, inbox, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
 from wenzheng.web.limits import BodySizeLimit
@@ -33,6 +34,7 @@ ROUTERS = (
     accounts.router,
     channels.router,
     inbox.router,
+    cases.router,
     staff.router,
     platform.router,
     api_routes.router,
@@ -42,6 +44,7 @@ ROUTERS = (
 def create_app() -> FastAPI:
     settings = get_settings()
     install_audit_guard()
+    install_triage_trigger()
     app = FastAPI(
         title="wenzheng",
         version=__version__,

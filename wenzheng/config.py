@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     web_max_messages_per_address_per_hour: int = Field(default=30, ge=1)
     web_max_messages_per_phone_per_hour: int = Field(default=10, ge=1)
     web_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    case_follow_up_hours: float = Field(default=24.0, ge=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -117,3 +117,19 @@ def test_the_inbox_shows_what_arrived_on_every_channel(
     assert page.is_visible("text=龙门乡需要帐篷和饮用水") and page.is_visible("text=+8613800138000")
     page.screenshot(path=str(screenshots / "console-inbox.png"), full_page=True)
     page.close()
+
+
+def test_the_case_queue_puts_the_trapped_first(db: Session, live_server: str, browser: Any, screenshots: Path) -> None:
+    seed_demo(db)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, live_server, "yaan-operator")
+    page.click("nav.tabs >> text=工单")
+    page.wait_for_selector("table")
+    first_row = page.inner_text("tbody tr:first-child")
+    assert "P0" in first_row and "姚桥镇" in first_row
+    page.screenshot(path=str(screenshots / "console-queue.png"), full_page=True)
+    page.click("tbody tr:first-child >> a")
+    page.click("button:has-text('我来承办')")
+    page.wait_for_selector("text=承办人: 张伟")
+    page.screenshot(path=str(screenshots / "console-case.png"), full_page=True)
+    page.close()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from wenzheng.agencies.models import Department
 from wenzheng.assessments.models import Assessment
+from wenzheng.cases.actions import place_in_cases
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
 from wenzheng.jobs.registry import task
@@ -86,8 +87,11 @@ def _assess_account(session: Session, account_id: int, messages: Sequence[Messag
     ]
     results = triage_batch(inputs, cluster_index=index, models=models())
     departments = _departments(session, messages[0].agency_id)
-    for message, result in zip(messages, results, strict=True):
-        session.add(_assessment(message, result, departments))
+    pairs = [
+        (message, _assessment(message, result, departments)) for message, result in zip(messages, results, strict=True)
+    ]
+    session.add_all([assessment for _message, assessment in pairs])
+    place_in_cases(session, pairs)
     session.execute(update(Message).where(Message.id.in_([m.id for m in messages])).values(triage_pending=False))
 
 

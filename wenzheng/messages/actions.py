@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
+from wenzheng.cases.actions import note_answered
 from wenzheng.channels.sms.access import sms_binding_of
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.errors import InvalidInput, WenzhengError
@@ -51,6 +52,7 @@ def do_reply(session: Session, actor: Actor, message: Message, *, text: str, cha
         raise
     if sent is not None:  # e-mail is recorded by its sending job, already in the conversation
         sent.parent_id = root
+    note_answered(session, message)
     _audit(session, actor, message, channel, failed=None)
     session.commit()
     return sent

@@ -44,6 +44,10 @@ class Message(Base):
     requested_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # The department or service the sender chose (the Open311 service_code), if any.
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"), nullable=True)
+    # The case this message belongs to, once triage has placed it.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL", use_alter=True), nullable=True, index=True
+    )
     # The reference a citizen quotes to ask about what they sent (given in the acknowledgement).
     ref: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     text: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,173 @@
+"""Cases: placed automatically after triage (one per duplicate cluster, follow-ups joining their open case),
+then assigned, answered, resolved and closed by people — every step audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wenzheng.assessments.models import Assessment
+from wenzheng.audit.actions import record_audit
+from wenzheng.cases.models import Case
+from wenzheng.cases.states import ALLOWED_MOVES, OPEN_STATES, CaseState, more_urgent
+from wenzheng.config import get_settings
+from wenzheng.db import utcnow
+from wenzheng.errors import Conflict, InvalidInput, NotFound
+from wenzheng.messages.models import Message
+from wenzheng.staff.actor import Actor
+from wenzheng.staff.models import Membership
+from wenzheng.staff.roles import Role
+
+TRIAGE = Actor.system("triage")
+
+
+def place_in_cases(session: Session, pairs: Sequence[tuple[Message, Assessment]]) -> list[Case]:
+    """Put each assessed message in a case (the worker's half, in its transaction); returns the cases touched."""
+    touched: dict[int, tuple[Case, list[int]]] = {}
+    for message, assessment in pairs:
+        if assessment.spam:
+            continue  # kept, and visible among the flagged, but nobody's work
+        case = _case_to_join(session, message, assessment)
+        if case is None:
+            case = _open_case(session, message, assessment)
+        else:
+            _join(case, assessment)
+        message.case_id = case.id
+        touched.setdefault(case.id, (case, []))[1].append(message.id)
+    for case, message_ids in touched.values():
+        action = "worker:case:open" if case.first_message_id in message_ids else "worker:case:join"
+        record_audit(
+            session,
+            TRIAGE,
+            action,
+            agency_id=case.agency_id,
+            subject_type="case",
+            subject_id=case.id,
+            data={"message_ids": message_ids[:100], "count": len(message_ids)},
+        )
+    return [case for case, _ids in touched.values()]
+
+
+def _case_to_join(session: Session, message: Message, assessment: Assessment) -> Case | None:
+    """The open case this message continues: its conversation's, its duplicate cluster's, or its sender's recent one."""
+    if message.parent_id is not None:
+        parent_case = session.execute(select(Message.case_id).where(Message.id == message.parent_id)).scalar()
+        if parent_case is not None:
+            return session.get(Case, parent_case)
+    open_cases = (
+        select(Case)
+        .where(Case.agency_id == message.agency_id, Case.account_id == message.account_id)
+        .where(Case.state.in_([s.value for s in OPEN_STATES]))
+    )
+    if assessment.cluster:
+        found = session.execute(open_cases.where(Case.cluster == assessment.cluster).limit(1)).scalar_one_or_none()
+        if found is not None:
+            return found
+    if message.citizen_id is not None:
+        since = utcnow() - dt.timedelta(hours=get_settings().case_follow_up_hours)
+        recent = open_cases.where(Case.citizen_id == message.citizen_id, Case.updated_at >= since)
+        return session.execute(recent.order_by(Case.updated_at.desc()).limit(1)).scalar_one_or_none()
+    return None
+
+
+def _open_case(session: Session, message: Message, assessment: Assessment) -> Case:
+    case = Case(
+        agency_id=message.agency_id,
+        account_id=message.account_id,
+        ref=message.ref or f"case-{message.id}",
+        first_message_id=message.id,
+        citizen_id=message.citizen_id,
+        urgency=assessment.urgency,
+        score=assessment.score,
+        intent=assessment.intent,
+        cluster=assessment.cluster,
+        summary=(message.text or message.location_label or "")[:200],
+        department_id=assessment.department_id,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def _join(case: Case, assessment: Assessment) -> None:
+    case.message_count += 1
+    case.updated_at = utcnow()
+    if more_urgent(case.urgency, assessment.urgency) != case.urgency:
+        case.urgency, case.score, case.intent = assessment.urgency, assessment.score, assessment.intent
+
+
+def do_assign_case(session: Session, actor: Actor, case: Case, *, assignee_id: int | None) -> Case:
+    """承办: give the case to a person (operators may take it themselves; supervisors give it to anyone)."""
+    own = assignee_id == actor.user_id
+    actor.require_role(case.agency_id, Role.OPERATOR if own else Role.SUPERVISOR)
+    if assignee_id is not None:
+        _check_assignee(session, case.agency_id, assignee_id)
+    record_audit(
+        session,
+        actor,
+        "console:case:assign",
+        agency_id=case.agency_id,
+        subject_type="case",
+        subject_id=case.id,
+        data={"from": case.assignee_id, "to": assignee_id},
+    )
+    case.assignee_id = assignee_id
+    if assignee_id is not None and case.state in (CaseState.RECEIVED, CaseState.DISPATCHED):
+        case.state = CaseState.IN_PROGRESS
+    case.updated_at = utcnow()
+    session.commit()
+    return case
+
+
+def _check_assignee(session: Session, agency_id: int, user_id: int) -> None:
+    role = session.execute(
+        select(Membership.role).where(Membership.agency_id == agency_id, Membership.user_id == user_id)
+    ).scalar_one_or_none()
+    if role is None:
+        raise NotFound("That person is not on this agency's staff.", code="not_staff")
+    if not Role(role).at_least(Role.OPERATOR):
+        raise InvalidInput("Cases go to operators, supervisors or admins, not viewers.", code="invalid_assignee")
+
+
+def do_move_case(session: Session, actor: Actor, case: Case, *, to_state: str) -> Case:
+    """Move a case along its lifecycle (办结 resolved, 归档 closed, reopen …) where the 12345 practice allows."""
+    actor.require_role(case.agency_id, Role.OPERATOR)
+    try:
+        target = CaseState(to_state)
+    except ValueError as exc:
+        raise InvalidInput(f"Unknown case state {to_state!r}.", code="invalid_state") from exc
+    current = CaseState(case.state)
+    if target not in ALLOWED_MOVES[current]:
+        raise Conflict(f"A case that is {current.value} cannot become {target.value}.", code="invalid_move")
+    record_audit(
+        session,
+        actor,
+        "console:case:move",
+        agency_id=case.agency_id,
+        subject_type="case",
+        subject_id=case.id,
+        data={"from": current.value, "to": target.value},
+    )
+    case.state = target
+    case.updated_at = utcnow()
+    if target is CaseState.RESOLVED:
+        case.resolved_at = utcnow()
+    session.commit()
+    return case
+
+
+def note_answered(session: Session, message: Message) -> None:
+    """An answer went out in this case's conversation (in the caller's transaction)."""
+    if message.case_id is None:
+        return
+    case = session.get(Case, message.case_id)
+    if case is None:
+        return
+    now = utcnow()
+    case.first_answered_at = case.first_answered_at or now
+    case.updated_at = now
+    if case.state in (CaseState.RECEIVED, CaseState.DISPATCHED, CaseState.IN_PROGRESS):
+        case.state = CaseState.ANSWERED
