@@ -78,7 +78,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        if options.get("wz_read_only"):
+            connection.exec_driver_sql("BEGIN")  # a reader in WAL takes no lock and blocks no writer
             return
         # IMMEDIATE takes the write lock at the start, so two writers queue on the busy timeout
         # instead of failing half-way with "database is locked".
@@ -128,6 +132,17 @@ def reset_engine() -> None:
         _engine.dispose()
     _engine = None
     _session_factory = None
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """A session for reading only (long-lived pollers): on SQLite it never takes the write lock."""
+    session = Session(bind=get_engine().execution_options(wz_read_only=True), expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
 
 
 @contextmanager

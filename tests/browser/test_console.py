@@ -133,3 +133,39 @@ def test_the_case_queue_puts_the_trapped_first(db: Session, live_server: str, br
     page.wait_for_selector("text=承办人: 张伟")
     page.screenshot(path=str(screenshots / "console-case.png"), full_page=True)
     page.close()
+
+
+def test_a_new_p0_appears_at_the_top_of_the_open_queue_without_a_reload(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    import time
+
+    import httpx
+
+    from wenzheng.channels.wechat.simulate import Credentials, signed_push, text_xml
+    from wenzheng.demo import DEMO_WECHAT
+
+    seed_demo(db)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _log_in(page, live_server, "yaan-operator")
+    page.click("nav.tabs >> text=工单")
+    page.wait_for_selector("table")
+    page.evaluate("window.__loaded = true")  # survives only if the page is never reloaded
+    credentials = Credentials(
+        token=DEMO_WECHAT["token"],
+        app_id=DEMO_WECHAT["app_id"],
+        aes_key=DEMO_WECHAT["aes_key"],
+        original_id=DEMO_WECHAT["original_id"],
+    )
+    plea = "地震后我们五个人被埋在龙门乡古城村小学教学楼下面，有人受伤，快来救我们！"
+    query, body = signed_push(credentials, text_xml(plea, openid="o_buried", msg_id=5_900_000_777), encrypt=True)
+    sent_at = time.monotonic()
+    assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200
+    page.wait_for_selector("tbody tr:first-child:has-text('古城村小学')", timeout=2000)
+    elapsed = time.monotonic() - sent_at
+    assert page.evaluate("window.__loaded") is True
+    assert page.is_visible("#alert") and "P0" in page.inner_text("#alert")
+    assert "P0" in page.inner_text("tbody tr:first-child")
+    page.screenshot(path=str(screenshots / "console-live-p0.png"), full_page=True)
+    assert elapsed < 2.0
+    page.close()

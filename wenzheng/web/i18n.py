@@ -223,6 +223,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cases.summary": ("摘要", "Summary"),
     "cases.messages": ("条消息", "messages"),
     "cases.count": ("消息数", "Messages"),
+    "cases.new_p0": ("新的 P0 紧急求救：", "New P0 emergency: "),
+    "cases.new_case": ("新工单：", "New case: "),
     "cases.assignee": ("承办人", "Assignee"),
     "cases.empty": (
         "没有符合条件的工单。新来信经自动研判后会出现在这里。",

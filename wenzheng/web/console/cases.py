@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
 
 from wenzheng.agencies.access import access_agency_by_id
 from wenzheng.agencies.models import Agency
@@ -13,16 +20,21 @@ from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
 from wenzheng.cases.access import access_case_by_id, messages_of_case, queue_of_agency
 from wenzheng.cases.actions import do_assign_case, do_move_case
+from wenzheng.cases.live import as_event, changed_since
 from wenzheng.cases.states import ALLOWED_MOVES, CaseState
+from wenzheng.db import read_scope, utcnow
 from wenzheng.staff.access import actor_names, staff_of_agency
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import User
 from wenzheng.staff.roles import Role
 from wenzheng.web.console import see_other
 from wenzheng.web.deps import current_actor, get_db
+from wenzheng.web.i18n import language_of, translate
 from wenzheng.web.templating import render
 
 router = APIRouter(prefix="/console")
+LIVE_POLL_SECONDS = 0.5
+LIVE_STREAM_SECONDS = 600
 
 
 @router.get("/agencies/{agency_id}/cases")
@@ -54,6 +66,50 @@ def queue_page(
             "states": [s.value for s in CaseState],
         },
     )
+
+
+@router.get("/agencies/{agency_id}/cases/events")
+async def queue_events(
+    request: Request, agency_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    """Server-Sent Events: each case of the agency as it is opened or changes, for the live queue."""
+    agency_id = access_agency_by_id(db, actor, agency_id).id
+    # The stream outlives this request's transaction: end it now, or SQLite's write lock stays held.
+    db.rollback()
+    return StreamingResponse(
+        _case_events(request, agency_id, language_of(request)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _case_events(request: Request, agency_id: int, lang: str) -> AsyncIterator[str]:
+    since = utcnow()
+    deadline = time.monotonic() + LIVE_STREAM_SECONDS  # the browser reconnects, and we check the login again
+    last_beat = time.monotonic()
+    yield "retry: 1000\n\n"
+    while time.monotonic() < deadline and not await request.is_disconnected():
+        events, since = await run_in_threadpool(_poll, agency_id, since, lang)
+        for event in events:
+            yield f"event: case\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+        if time.monotonic() - last_beat > 15:
+            last_beat = time.monotonic()
+            yield ": still here\n\n"
+        await asyncio.sleep(LIVE_POLL_SECONDS)
+
+
+def _poll(agency_id: int, since: dt.datetime, lang: str) -> tuple[list[dict[str, object]], dt.datetime]:
+    with read_scope() as session:
+        cases = changed_since(session, agency_id, since)
+        events = [_labelled(as_event(c), lang) for c in cases]
+        return events, (cases[-1].updated_at if cases else since)
+
+
+def _labelled(event: dict[str, object], lang: str) -> dict[str, object]:
+    """The event with its state and intent in the reader's language, as the page renders them."""
+    event["state_label"] = translate(f"case_state.{event['state']}", lang)
+    event["intent_label"] = translate(f"intent.{event['intent']}", lang) if event["intent"] else ""
+    return event
 
 
 @router.get("/cases/{case_id}")
