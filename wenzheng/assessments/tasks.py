@@ -25,7 +25,7 @@ from wenzheng.messages.models import Message
 from wenzheng.triage import ClusterIndex, TriageInput, TriageModels, TriageResult, load_models, triage_batch
 
 TASK = "triage.assess"
-BATCH = 256
+BATCH = 64
 CLUSTER_DAYS = 3  # near-duplicates are looked for across this many days of an account
 WARM_LIMIT = 20_000
 PENDING_FLAG = "wz_triage_pending"
@@ -45,8 +45,18 @@ def mark_pending(session: Session) -> None:
 
 
 def _enqueue_on_commit(session: Session) -> None:
-    if session.info.pop(PENDING_FLAG, False):
+    if session.info.pop(PENDING_FLAG, False) and not _already_queued(session):
         _enqueue(session)
+
+
+def _already_queued(session: Session) -> bool:
+    """On SQLite a queued assess job will see this message too, so another would only compete for the one
+    write lock (starving intake). Not on PostgreSQL: a queued-looking job may already be running there, past
+    its claim, and this message would wait for the next one."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    queued = select(Job.id).where(Job.task == TASK, Job.state == "queued").limit(1)
+    return session.execute(queued).first() is not None
 
 
 def _enqueue(session: Session) -> None:

@@ -17,6 +17,8 @@ from wenzheng.jobs.queue import enqueue
 
 PERIODIC: dict[str, dt.timedelta] = {
     "staff.purge_expired_sessions": dt.timedelta(hours=1),
+    # A safety net: anything still waiting for triage (a job that went dead, say) is picked up again.
+    "triage.assess": dt.timedelta(minutes=1),
 }
 
 
