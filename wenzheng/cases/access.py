@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wenzheng.cases.limits import SOON
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import OPEN_STATES, URGENCY_ORDER
 from wenzheng.errors import NotFound
@@ -48,5 +51,19 @@ def messages_of_case(session: Session, case: Case) -> list[Message]:
             select(Message)
             .where(Message.agency_id == case.agency_id, Message.case_id == case.id)
             .order_by(Message.received_at, Message.id)
+        ).scalars()
+    )
+
+
+def overdue_of_agency(session: Session, actor: Actor, agency_id: int, *, now: dt.datetime) -> list[Case]:
+    """督办 list: open cases past or near their limit, the most overdue first (supervisors and admins)."""
+    actor.require_role(agency_id, Role.SUPERVISOR)
+    return list(
+        session.execute(
+            select(Case)
+            .where(Case.agency_id == agency_id, Case.state.in_([s.value for s in OPEN_STATES]))
+            .where(Case.due_at <= now + SOON)
+            .order_by(Case.due_at, Case.id)
+            .limit(QUEUE_PAGE)
         ).scalars()
     )

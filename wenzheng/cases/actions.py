@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wenzheng.agencies.models import Agency
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.actions import record_audit
+from wenzheng.cases.limits import P0_LIMIT, due_at
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import ALLOWED_MOVES, OPEN_STATES, CaseState, more_urgent
 from wenzheng.config import get_settings
@@ -87,9 +89,17 @@ def _open_case(session: Session, message: Message, assessment: Assessment) -> Ca
         summary=(message.text or message.location_label or "")[:200],
         department_id=assessment.department_id,
     )
+    case.due_at = due_at(
+        urgency=case.urgency, intent=case.intent, opened_at=utcnow(), timezone=_timezone(session, case.agency_id)
+    )
     session.add(case)
     session.flush()
     return case
+
+
+def _timezone(session: Session, agency_id: int) -> str:
+    agency = session.get(Agency, agency_id)
+    return agency.timezone if agency else "Asia/Shanghai"
 
 
 def _join(case: Case, assessment: Assessment) -> None:
@@ -97,6 +107,8 @@ def _join(case: Case, assessment: Assessment) -> None:
     case.updated_at = utcnow()
     if more_urgent(case.urgency, assessment.urgency) != case.urgency:
         case.urgency, case.score, case.intent = assessment.urgency, assessment.score, assessment.intent
+        if assessment.urgency == "P0":  # a duplicate that turns out to be life-threatening tightens the limit
+            case.due_at = min(case.due_at or utcnow() + P0_LIMIT, utcnow() + P0_LIMIT)
 
 
 def do_assign_case(session: Session, actor: Actor, case: Case, *, assignee_id: int | None) -> Case:
@@ -171,3 +183,28 @@ def note_answered(session: Session, message: Message) -> None:
     case.updated_at = now
     if case.state in (CaseState.RECEIVED, CaseState.DISPATCHED, CaseState.IN_PROGRESS):
         case.state = CaseState.ANSWERED
+
+
+def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> list[Case]:
+    """督办: mark open cases past their limit as escalated (once), audited, for the supervisors' list."""
+    now = now or utcnow()
+    late = list(
+        session.execute(
+            select(Case)
+            .where(Case.state.in_([s.value for s in OPEN_STATES]))
+            .where(Case.due_at <= now, Case.escalated_at.is_(None))
+            .limit(500)
+        ).scalars()
+    )
+    for case in late:
+        case.escalated_at = now
+        record_audit(
+            session,
+            TRIAGE,
+            "worker:case:escalate",
+            agency_id=case.agency_id,
+            subject_type="case",
+            subject_id=case.id,
+            data={"due_at": case.due_at.isoformat() if case.due_at else None},
+        )
+    return late

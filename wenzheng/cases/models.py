@@ -37,3 +37,6 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     first_answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The public time limit (see cases.limits), and when it passed and the supervisors were told (督办).
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -19,6 +19,7 @@ PERIODIC: dict[str, dt.timedelta] = {
     "staff.purge_expired_sessions": dt.timedelta(hours=1),
     # A safety net: anything still waiting for triage (a job that went dead, say) is picked up again.
     "triage.assess": dt.timedelta(minutes=1),
+    "cases.escalate_overdue": dt.timedelta(minutes=1),
 }
 
 

@@ -223,6 +223,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cases.summary": ("摘要", "Summary"),
     "cases.messages": ("条消息", "messages"),
     "cases.count": ("消息数", "Messages"),
+    "cases.due": ("时限", "Due"),
+    "cases.overdue": ("已超时", "overdue"),
+    "cases.escalated": ("已督办", "Escalated"),
+    "cases.overdue_title": ("督办", "Overdue and escalated"),
+    "cases.overdue_hint": (
+        "已超过或即将超过办理时限的工单，最久的在前。"
+        "P0 须在 10 分钟内有人承办；咨询、求助 3 个工作日内答复；投诉等 15 个工作日。",
+        "Cases past or near their limit, the most overdue first. A P0 is taken up within 10 minutes; questions "
+        "and help requests are answered within 3 working days; complaints and the rest within 15.",
+    ),
+    "cases.nothing_overdue": ("没有超时或即将超时的工单。", "Nothing is overdue or near its limit."),
+    "nav.overdue": ("督办", "Overdue"),
     "cases.new_p0": ("新的 P0 紧急求救：", "New P0 emergency: "),
     "cases.new_case": ("新工单：", "New case: "),
     "cases.assignee": ("承办人", "Assignee"),

@@ -18,8 +18,9 @@ from wenzheng.agencies.access import access_agency_by_id
 from wenzheng.agencies.models import Agency
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
-from wenzheng.cases.access import access_case_by_id, messages_of_case, queue_of_agency
+from wenzheng.cases.access import access_case_by_id, messages_of_case, overdue_of_agency, queue_of_agency
 from wenzheng.cases.actions import do_assign_case, do_move_case
+from wenzheng.cases.limits import deadline_state
 from wenzheng.cases.live import as_event, changed_since
 from wenzheng.cases.states import ALLOWED_MOVES, CaseState
 from wenzheng.db import read_scope, utcnow
@@ -57,6 +58,8 @@ def queue_page(
         request,
         "console/queue.html",
         {
+            "now": utcnow(),
+            "deadline_state": deadline_state,
             "agency": agency,
             "cases": cases,
             "assignees": assignees,
@@ -66,6 +69,21 @@ def queue_page(
             "states": [s.value for s in CaseState],
         },
     )
+
+
+@router.get("/agencies/{agency_id}/overdue")
+def overdue_page(
+    request: Request, agency_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.SUPERVISOR)
+    now = utcnow()
+    cases = overdue_of_agency(db, actor, agency.id, now=now)
+    assignees = {
+        u.id: u.display_name
+        for u in db.execute(select(User).where(User.id.in_({c.assignee_id for c in cases if c.assignee_id}))).scalars()
+    }
+    context = {"agency": agency, "cases": cases, "assignees": assignees, "now": now, "deadline_state": deadline_state}
+    return render(request, "console/overdue.html", context)
 
 
 @router.get("/agencies/{agency_id}/cases/events")
