@@ -21,6 +21,7 @@ from wenzheng.intake.inbound import Inbound
 from wenzheng.intake.replies import decide_reply
 from wenzheng.jobs.models import Job, JobState
 from wenzheng.messages.models import Attachment, Message
+from wenzheng.routing.actions import do_create_routing_rule
 from wenzheng.web.public import PUBLIC_ROUTES
 
 PARAM = re.compile(r"{(\w+)}")
@@ -136,6 +137,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "citizen_id": message_b.citizen_id,
         "attachment_id": attachment_b.id,
         "case_id": _case_of(db, message_b),
+        "routing_rule_id": do_create_routing_rule(db, SYSTEM, b.department, keywords="塌方").id,
     }
     ids_a = {
         "agency_id": a.agency.id,
@@ -149,6 +151,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "citizen_id": 0,
         "attachment_id": 0,
         "case_id": 0,
+        "routing_rule_id": 0,
     }
     csrf = login(client, a.admin.username)
     checked = 0

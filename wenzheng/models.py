@@ -13,6 +13,7 @@ from wenzheng.db import Base
 from wenzheng.followers.models import Follower
 from wenzheng.jobs.models import Job
 from wenzheng.messages.models import Attachment, Message
+from wenzheng.routing.models import RoutingRule
 from wenzheng.staff.models import ApiToken, LoginAttempt, Membership, StaffSession, User
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "MassSend",
     "Membership",
     "Message",
+    "RoutingRule",
     "SmsBinding",
     "StaffSession",
     "StatusLink",

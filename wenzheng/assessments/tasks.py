@@ -22,6 +22,7 @@ from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
 from wenzheng.jobs.registry import task
 from wenzheng.messages.models import Message
+from wenzheng.routing.actions import triage_rules
 from wenzheng.triage import ClusterIndex, TriageInput, TriageModels, TriageResult, load_models, triage_batch
 
 TASK = "triage.assess"
@@ -95,7 +96,8 @@ def _assess_account(session: Session, account_id: int, messages: Sequence[Messag
     inputs = [
         TriageInput(id=str(m.id), text=m.text or m.location_label or "", received_at=m.received_at) for m in messages
     ]
-    results = triage_batch(inputs, cluster_index=index, models=models())
+    rules = triage_rules(session, messages[0].agency_id)
+    results = triage_batch(inputs, rules=rules, cluster_index=index, models=models())
     departments = _departments(session, messages[0].agency_id)
     pairs = [
         (message, _assessment(message, result, departments)) for message, result in zip(messages, results, strict=True)

@@ -235,6 +235,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "cases.nothing_overdue": ("没有超时或即将超时的工单。", "Nothing is overdue or near its limit."),
     "nav.overdue": ("督办", "Overdue"),
+    "routing.title": ("分派规则", "Routing rules"),
+    "routing.hint": (
+        "来信符合规则的全部条件（关键词、类别、地区）时，自动建议分派到该部门；优先级高的先匹配。",
+        "A message matching every condition of a rule (keywords, categories, regions) is routed to its "
+        "department; higher priority first.",
+    ),
+    "routing.empty": ("还没有分派规则：部门由模型建议。", "No rules yet: departments are suggested by the model."),
+    "routing.add": ("添加规则", "Add a rule"),
+    "routing.keywords": ("关键词", "Keywords"),
+    "routing.categories": ("类别", "Categories"),
+    "routing.regions": ("地区", "Regions"),
     "cases.new_p0": ("新的 P0 紧急求救：", "New P0 emergency: "),
     "cases.new_case": ("新工单：", "New case: "),
     "cases.assignee": ("承办人", "Assignee"),

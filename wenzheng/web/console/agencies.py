@@ -8,8 +8,15 @@ from starlette.responses import Response
 
 from wenzheng.accounts.access import accounts_of
 from wenzheng.accounts.actions import do_create_account
-from wenzheng.agencies.access import access_agency_by_id, departments_of, visible_agencies
+from wenzheng.agencies.access import access_agency_by_id, access_department_by_id, departments_of, visible_agencies
 from wenzheng.agencies.actions import do_create_department
+from wenzheng.errors import NotFound
+from wenzheng.routing.actions import (
+    access_routing_rule_by_id,
+    do_create_routing_rule,
+    do_delete_routing_rule,
+    rules_of_agency,
+)
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 from wenzheng.web.console import see_other
@@ -39,10 +46,42 @@ def agency_home(
             "agency": agency,
             "accounts": accounts_of(db, actor, agency.id),
             "departments": departments_of(db, actor, agency.id),
+            "routing_rules": rules_of_agency(db, agency.id),
             "role": actor.role_in(agency.id),
             "is_admin": actor.role_in(agency.id) is Role.ADMIN,
         },
     )
+
+
+@router.post("/agencies/{agency_id}/routing-rules")
+def create_routing_rule(
+    agency_id: int,
+    department_id: int = Form(0),
+    name: str = Form(""),
+    keywords: str = Form(""),
+    categories: str = Form(""),
+    regions: str = Form(""),
+    priority: int = Form(0),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    department = access_department_by_id(db, actor, department_id, minimum=Role.ADMIN)
+    if department.agency_id != agency.id:
+        raise NotFound("No such department in this agency.")
+    do_create_routing_rule(
+        db, actor, department, name=name, keywords=keywords, categories=categories, regions=regions, priority=priority
+    )
+    return see_other(f"/console/agencies/{agency.id}", notice="created")
+
+
+@router.post("/agencies/{agency_id}/routing-rules/{routing_rule_id}/delete")
+def delete_routing_rule(
+    agency_id: int, routing_rule_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    rule = access_routing_rule_by_id(db, actor, agency_id, routing_rule_id)
+    do_delete_routing_rule(db, actor, rule)
+    return see_other(f"/console/agencies/{agency_id}", notice="removed")
 
 
 @router.post("/agencies/{agency_id}/departments")

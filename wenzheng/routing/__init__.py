@@ -1,0 +1,1 @@
+"""An agency's own routing rules: keywords, triage categories or regions that send a case to a department."""
