@@ -31,7 +31,7 @@ def queue_of_agency(
 ) -> list[Case]:
     """The agency's cases, most urgent first, then the highest score, then the oldest (waiting longest)."""
     actor.require_role(agency_id, Role.VIEWER)
-    rank = func.coalesce(func.nullif(func.instr("P0P1P2P3", func.coalesce(Case.urgency, "P2")), 0), 5)
+    rank = func.coalesce(Case.urgency, "P2")  # "P0" < "P1" < "P2" < "P3" as text, on every engine
     query = select(Case).where(Case.agency_id == agency_id)
     if state == "open":
         query = query.where(Case.state.in_([s.value for s in OPEN_STATES]))
