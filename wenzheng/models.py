@@ -5,6 +5,7 @@ from wenzheng.agencies.models import Agency, Department
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
 from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.cases.canned import CannedReply
 from wenzheng.cases.models import Case
 from wenzheng.channels.models import EmailBinding, IntakeThrottle, SmsBinding, StatusLink
 from wenzheng.channels.wechat.models import MassSend, WeChatAccessToken, WeChatBinding
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "AutoReplyRule",
     "Base",
+    "CannedReply",
     "Case",
     "Citizen",
     "CitizenHandle",

@@ -67,3 +67,11 @@ def overdue_of_agency(session: Session, actor: Actor, agency_id: int, *, now: dt
             .limit(QUEUE_PAGE)
         ).scalars()
     )
+
+
+def access_case_by_ref(session: Session, actor: Actor, agency_id: int, ref: str) -> Case:
+    actor.require_role(agency_id, Role.VIEWER)
+    case = session.execute(select(Case).where(Case.agency_id == agency_id, Case.ref == ref)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"No case {ref!r} in this agency. Give the reference shown in the queue.", code="unknown_case")
+    return case

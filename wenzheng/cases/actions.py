@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wenzheng.agencies.models import Agency
@@ -17,7 +18,7 @@ from wenzheng.cases.models import Case
 from wenzheng.cases.states import ALLOWED_MOVES, OPEN_STATES, CaseState, more_urgent
 from wenzheng.config import get_settings
 from wenzheng.db import utcnow
-from wenzheng.errors import Conflict, InvalidInput, NotFound
+from wenzheng.errors import Conflict, InvalidInput, NotFound, WenzhengError
 from wenzheng.messages.models import Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import Membership
@@ -208,3 +209,80 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
             data={"due_at": case.due_at.isoformat() if case.due_at else None},
         )
     return late
+
+
+@dataclass(frozen=True)
+class CaseAnswer:
+    sent: int
+    on_status_page: int
+
+
+def do_answer_case(session: Session, actor: Actor, case: Case, *, text: str) -> CaseAnswer:
+    """Answer every citizen in the case at once (a plea forwarded 300 times, 500 donation questions): each on
+    their own channel, falling back to their status page where that channel cannot deliver. Each answer is
+    audited on its own; this records that they went together."""
+    from wenzheng.messages.actions import REPLY_CHANNELS, do_reply
+
+    actor.require_role(case.agency_id, Role.OPERATOR)
+    sent = fell_back = 0
+    for message in _one_message_per_citizen(session, case):
+        channel = message.channel if message.channel in REPLY_CHANNELS else "web"
+        try:
+            do_reply(session, actor, message, text=text, channel=channel)
+            sent += 1
+        except InvalidInput:
+            raise
+        except WenzhengError:
+            do_reply(session, actor, message, text=text, channel="web")
+            fell_back += 1
+    record_audit(
+        session,
+        actor,
+        "console:case:answer_all",
+        agency_id=case.agency_id,
+        subject_type="case",
+        subject_id=case.id,
+        data={"sent": sent, "on_status_page": fell_back},
+    )
+    session.commit()
+    return CaseAnswer(sent, fell_back)
+
+
+def _one_message_per_citizen(session: Session, case: Case) -> list[Message]:
+    latest: dict[object, Message] = {}
+    rows = session.execute(
+        select(Message)
+        .where(Message.agency_id == case.agency_id, Message.case_id == case.id, Message.direction == "in")
+        .order_by(Message.received_at, Message.id)
+    ).scalars()
+    for message in rows:
+        latest[message.citizen_id or f"message:{message.id}"] = message
+    return list(latest.values())
+
+
+def do_merge_cases(session: Session, actor: Actor, source: Case, target: Case) -> Case:
+    """Merge a duplicate case into another: every message moves, the duplicate closes pointing at the target."""
+    actor.require_role(source.agency_id, Role.OPERATOR)
+    if source.id == target.id or source.agency_id != target.agency_id:
+        raise InvalidInput("Choose another case of this agency to merge into.", code="invalid_merge")
+    if target.state not in OPEN_STATES:
+        raise Conflict("Merge into an open case; reopen it first.", code="target_closed")
+    session.execute(update(Message).where(Message.case_id == source.id).values(case_id=target.id))
+    target.message_count += source.message_count
+    if more_urgent(target.urgency, source.urgency) != target.urgency:
+        target.urgency, target.score = source.urgency, source.score
+        target.due_at = min(d for d in (target.due_at, source.due_at) if d is not None) if source.due_at else None
+    target.updated_at = source.updated_at = utcnow()
+    source.state, source.merged_into_id, source.message_count = CaseState.CLOSED, target.id, 0
+    for case, role in ((source, "from"), (target, "into")):
+        record_audit(
+            session,
+            actor,
+            "console:case:merge",
+            agency_id=case.agency_id,
+            subject_type="case",
+            subject_id=case.id,
+            data={role: (target if role == "from" else source).ref},
+        )
+    session.commit()
+    return target

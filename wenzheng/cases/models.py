@@ -40,3 +40,5 @@ class Case(Base):
     # The public time limit (see cases.limits), and when it passed and the supervisors were told (督办).
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A duplicate case merged into another keeps pointing at it (its messages moved there).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), nullable=True)

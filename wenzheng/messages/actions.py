@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
 from wenzheng.cases.actions import note_answered
+from wenzheng.cases.canned import fill
 from wenzheng.channels.sms.access import sms_binding_of
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.errors import InvalidInput, WenzhengError
@@ -38,11 +39,11 @@ def do_reply(session: Session, actor: Actor, message: Message, *, text: str, cha
     """Send ``text`` to the citizen on ``channel`` (committed). A refusal the channel explains (the WeChat window,
     a quota) is recorded and audited, committed, then raised for the operator to see and choose a fallback."""
     actor.require_role(message.agency_id, Role.OPERATOR)
-    text = clean_text(text, field="text", max_length=2000)
-    if channel not in reply_channels(session, message):
-        raise InvalidInput(f"This conversation cannot be answered on {channel}.", code="invalid_channel")
     account = session.get(Account, message.account_id)
     assert account is not None
+    text = clean_text(fill(text, ref=message.ref, account=account.name), field="text", max_length=2000)
+    if channel not in reply_channels(session, message):
+        raise InvalidInput(f"This conversation cannot be answered on {channel}.", code="invalid_channel")
     root = message.parent_id or message.id
     try:
         sent = _send(session, account, message, channel, text)

@@ -235,6 +235,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "cases.nothing_overdue": ("没有超时或即将超时的工单。", "Nothing is overdue or near its limit."),
     "nav.overdue": ("督办", "Overdue"),
+    "canned.title": ("常用答复", "Canned replies"),
+    "canned.hint": (
+        "可在答复中使用 {ref}（受理编号）和 {account}（账号名称），发送时自动替换。",
+        "Use {ref} (the reference) and {account} (the account's name); they are filled in when sent.",
+    ),
+    "canned.empty": ("还没有常用答复。", "No canned replies yet."),
+    "canned.add": ("添加常用答复", "Add a canned reply"),
+    "canned.name": ("标题", "Title"),
+    "cases.answer_all": ("答复工单中的所有市民", "Answer everyone in this case"),
+    "cases.answer_all_hint": (
+        "每位市民通过其来信渠道收到答复；渠道无法送达时（如超出微信 48 小时窗口），答复发布到其查询页面。",
+        "Each citizen is answered on their own channel; where it cannot deliver (the WeChat window), "
+        "the answer goes on their status page.",
+    ),
+    "cases.answered_summary": (
+        "已答复（渠道送达 / 发布到查询页面）：",
+        "Answered (on their channel / on the status page):",
+    ),
+    "cases.merge_into": ("合并到工单", "Merge into case"),
+    "cases.merge": ("合并", "Merge"),
+    "cases.merged_into": ("本工单已合并到", "This case was merged into"),
+    "notice.answered_all": ("已答复全部市民。", "Everyone in the case was answered."),
+    "notice.merged": ("已合并。", "Merged."),
     "routing.title": ("分派规则", "Routing rules"),
     "routing.hint": (
         "来信符合规则的全部条件（关键词、类别、地区）时，自动建议分派到该部门；优先级高的先匹配。",

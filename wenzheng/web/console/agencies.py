@@ -10,6 +10,12 @@ from wenzheng.accounts.access import accounts_of
 from wenzheng.accounts.actions import do_create_account
 from wenzheng.agencies.access import access_agency_by_id, access_department_by_id, departments_of, visible_agencies
 from wenzheng.agencies.actions import do_create_department
+from wenzheng.cases.canned import (
+    access_canned_reply_by_id,
+    canned_replies_of,
+    do_create_canned_reply,
+    do_delete_canned_reply,
+)
 from wenzheng.errors import NotFound
 from wenzheng.routing.actions import (
     access_routing_rule_by_id,
@@ -47,6 +53,8 @@ def agency_home(
             "accounts": accounts_of(db, actor, agency.id),
             "departments": departments_of(db, actor, agency.id),
             "routing_rules": rules_of_agency(db, agency.id),
+            "canned": canned_replies_of(db, agency.id),
+            "is_supervisor": role_at_least(actor, agency.id, Role.SUPERVISOR),
             "role": actor.role_in(agency.id),
             "is_admin": actor.role_in(agency.id) is Role.ADMIN,
         },
@@ -84,6 +92,28 @@ def delete_routing_rule(
     return see_other(f"/console/agencies/{agency_id}", notice="removed")
 
 
+@router.post("/agencies/{agency_id}/canned-replies")
+def create_canned_reply(
+    agency_id: int,
+    title: str = Form(""),
+    text: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.SUPERVISOR)
+    do_create_canned_reply(db, actor, agency.id, title=title, text=text)
+    return see_other(f"/console/agencies/{agency.id}", notice="created")
+
+
+@router.post("/agencies/{agency_id}/canned-replies/{canned_reply_id}/delete")
+def delete_canned_reply(
+    agency_id: int, canned_reply_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    reply = access_canned_reply_by_id(db, actor, agency_id, canned_reply_id)
+    do_delete_canned_reply(db, actor, reply)
+    return see_other(f"/console/agencies/{agency_id}", notice="removed")
+
+
 @router.post("/agencies/{agency_id}/departments")
 def create_department(
     agency_id: int,
@@ -109,3 +139,8 @@ def create_account(
     agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
     account = do_create_account(db, actor, agency, slug=slug, name=name, description=description)
     return see_other(f"/console/accounts/{account.id}", notice="created")
+
+
+def role_at_least(actor: Actor, agency_id: int, minimum: Role) -> bool:
+    role = actor.role_in(agency_id)
+    return role is not None and role.at_least(minimum)

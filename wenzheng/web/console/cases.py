@@ -18,10 +18,18 @@ from wenzheng.agencies.access import access_agency_by_id
 from wenzheng.agencies.models import Agency
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
-from wenzheng.cases.access import access_case_by_id, messages_of_case, overdue_of_agency, queue_of_agency
-from wenzheng.cases.actions import do_assign_case, do_move_case
+from wenzheng.cases.access import (
+    access_case_by_id,
+    access_case_by_ref,
+    messages_of_case,
+    overdue_of_agency,
+    queue_of_agency,
+)
+from wenzheng.cases.actions import do_answer_case, do_assign_case, do_merge_cases, do_move_case
+from wenzheng.cases.canned import access_canned_reply_by_id, canned_replies_of
 from wenzheng.cases.limits import deadline_state
 from wenzheng.cases.live import as_event, changed_since
+from wenzheng.cases.models import Case
 from wenzheng.cases.states import ALLOWED_MOVES, CaseState
 from wenzheng.db import read_scope, utcnow
 from wenzheng.staff.access import actor_names, staff_of_agency
@@ -166,6 +174,8 @@ def case_page(
             "can_act": role is not None and role.at_least(Role.OPERATOR),
             "can_dispatch": role is not None and role.at_least(Role.SUPERVISOR),
             "assignee": db.get(User, case.assignee_id) if case.assignee_id else None,
+            "canned": canned_replies_of(db, case.agency_id),
+            "merged_into": db.get(Case, case.merged_into_id) if case.merged_into_id else None,
         },
     )
 
@@ -178,6 +188,33 @@ def assign_case(
     target = actor.user_id if assignee_id == "me" else (int(assignee_id) if assignee_id.isdigit() else None)
     do_assign_case(db, actor, case, assignee_id=target)
     return see_other(f"/console/cases/{case.id}", notice="saved")
+
+
+@router.post("/cases/{case_id}/answer-all")
+def answer_case(
+    case_id: int,
+    text: str = Form(""),
+    canned_id: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    case = access_case_by_id(db, actor, case_id, minimum=Role.OPERATOR)
+    if not text.strip() and canned_id.isdigit():
+        text = access_canned_reply_by_id(db, actor, case.agency_id, int(canned_id)).text
+    result = do_answer_case(db, actor, case, text=text)
+    return see_other(
+        f"/console/cases/{case_id}", notice="answered_all", sent=str(result.sent), fallback=str(result.on_status_page)
+    )
+
+
+@router.post("/cases/{case_id}/merge")
+def merge_case(
+    case_id: int, into_ref: str = Form(""), actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> Response:
+    source = access_case_by_id(db, actor, case_id, minimum=Role.OPERATOR)
+    target = access_case_by_ref(db, actor, source.agency_id, into_ref.strip())
+    do_merge_cases(db, actor, source, target)
+    return see_other(f"/console/cases/{target.id}", notice="merged")
 
 
 @router.post("/cases/{case_id}/move")
