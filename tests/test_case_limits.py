@@ -57,6 +57,7 @@ def test_a_p0_case_past_ten_minutes_is_escalated_once_and_listed(client: TestCli
     login(client, tenant.admin.username)
     page = client.get(f"/console/agencies/{tenant.agency.id}/overdue").text
     assert case.ref in page and "已督办" in page
+    assert "人员工作量" in page and "未分派" in page  # the one open case waits for someone
     queue = client.get(f"/console/agencies/{tenant.agency.id}/cases").text
     assert "已超时" in queue
     client.cookies.clear()

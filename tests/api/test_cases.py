@@ -49,8 +49,12 @@ def test_the_queue_puts_p0_first_and_the_case_moves_through_its_life(client: Tes
     send_text(client, connected, LUSHAN, openid="o_b")
     tenant = connected.tenant
     login(client, tenant.operator.username)
-    queue = client.get(f"/console/agencies/{tenant.agency.id}/cases").text
-    assert queue.index("姚桥镇") < queue.index("祈福")
+    queue = client.get(f"/console/agencies/{tenant.agency.id}/cases").text.split("<tbody>")[1]
+    assert queue.index("姚桥镇") < queue.index("为雅安祈福")
+    filtered = client.get(f"/console/agencies/{tenant.agency.id}/cases?urgency=P0").text.split("<tbody>")[1]
+    assert "姚桥镇" in filtered and "为雅安祈福" not in filtered
+    searched = client.get(f"/console/agencies/{tenant.agency.id}/cases?q=雅安").text.split("<tbody>")[1]
+    assert "为雅安祈福" in searched and "姚桥镇" not in searched
     case = db.execute(select(Case).where(Case.urgency == "P0")).scalar_one()
     page = client.get(f"/console/cases/{case.id}").text
     client.post(f"/console/cases/{case.id}/assign", data={"csrf_token": _csrf(page), "assignee_id": "me"})

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from wenzheng.cases.limits import SOON
@@ -26,23 +29,50 @@ def access_case_by_id(session: Session, actor: Actor, case_id: int, *, minimum: 
     return case
 
 
-def queue_of_agency(
-    session: Session, actor: Actor, agency_id: int, *, state: str = "open", urgency: str = "", mine: bool = False
-) -> list[Case]:
+@dataclass(frozen=True)
+class QueueFilter:
+    state: str = "open"
+    urgency: str = ""
+    mine: bool = False
+    department_id: int | None = None
+    intent: str = ""
+    text: str = ""
+
+
+def queue_of_agency(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter | None = None) -> list[Case]:
     """The agency's cases, most urgent first, then the highest score, then the oldest (waiting longest)."""
     actor.require_role(agency_id, Role.VIEWER)
     rank = func.coalesce(Case.urgency, "P2")  # "P0" < "P1" < "P2" < "P3" as text, on every engine
-    query = select(Case).where(Case.agency_id == agency_id)
-    if state == "open":
-        query = query.where(Case.state.in_([s.value for s in OPEN_STATES]))
-    elif state:
-        query = query.where(Case.state == state)
-    if urgency in URGENCY_ORDER:
-        query = query.where(Case.urgency == urgency)
-    if mine:
-        query = query.where(Case.assignee_id == actor.user_id)
+    query = _filtered(select(Case).where(Case.agency_id == agency_id), actor, wanted or QueueFilter())
     query = query.order_by(rank, Case.score.desc(), Case.created_at, Case.id).limit(QUEUE_PAGE)
     return list(session.execute(query).scalars())
+
+
+def queue_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter) -> dict[str, int]:
+    """How many cases the other filters leave at each urgency (shown beside the urgency filter)."""
+    actor.require_role(agency_id, Role.VIEWER)
+    without_urgency = QueueFilter(**{**wanted.__dict__, "urgency": ""})
+    query = _filtered(select(Case.urgency, func.count()).where(Case.agency_id == agency_id), actor, without_urgency)
+    rows = session.execute(query.group_by(Case.urgency)).all()
+    return {urgency or "—": count for urgency, count in rows}
+
+
+def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[Any]:
+    if wanted.state == "open":
+        query = query.where(Case.state.in_([s.value for s in OPEN_STATES]))
+    elif wanted.state:
+        query = query.where(Case.state == wanted.state)
+    if wanted.urgency in URGENCY_ORDER:
+        query = query.where(Case.urgency == wanted.urgency)
+    if wanted.mine:
+        query = query.where(Case.assignee_id == actor.user_id)
+    if wanted.department_id:
+        query = query.where(Case.department_id == wanted.department_id)
+    if wanted.intent:
+        query = query.where(Case.intent == wanted.intent)
+    if wanted.text:
+        query = query.where(or_(Case.summary.contains(wanted.text), Case.ref == wanted.text))
+    return query
 
 
 def messages_of_case(session: Session, case: Case) -> list[Message]:
@@ -75,3 +105,39 @@ def access_case_by_ref(session: Session, actor: Actor, agency_id: int, ref: str)
     if case is None:
         raise NotFound(f"No case {ref!r} in this agency. Give the reference shown in the queue.", code="unknown_case")
     return case
+
+
+@dataclass(frozen=True)
+class Workload:
+    assignee_id: int | None
+    open_cases: int
+    overdue: int
+
+
+def workload_of_agency(session: Session, actor: Actor, agency_id: int, *, now: dt.datetime) -> list[Workload]:
+    """Open cases per person (None: nobody yet), with how many are past their limit — for supervisors."""
+    actor.require_role(agency_id, Role.SUPERVISOR)
+    overdue = func.sum(case((Case.due_at <= now, 1), else_=0))
+    rows = session.execute(
+        select(Case.assignee_id, func.count(), overdue)
+        .where(Case.agency_id == agency_id, Case.state.in_([s.value for s in OPEN_STATES]))
+        .group_by(Case.assignee_id)
+        .order_by(func.count().desc())
+    ).all()
+    return [Workload(assignee, count, int(late or 0)) for assignee, count, late in rows]
+
+
+def median_minutes(session: Session, actor: Actor, agency_id: int, *, since: dt.datetime) -> dict[str, float | None]:
+    """Median minutes from a case's opening to its first answer and to its resolution, over cases since ``since``."""
+    actor.require_role(agency_id, Role.SUPERVISOR)
+    rows = session.execute(
+        select(Case.created_at, Case.first_answered_at, Case.resolved_at)
+        .where(Case.agency_id == agency_id, Case.created_at >= since)
+        .limit(20_000)
+    ).all()
+    answered = [(a - c).total_seconds() / 60 for c, a, _r in rows if a is not None]
+    resolved = [(r - c).total_seconds() / 60 for c, _a, r in rows if r is not None]
+    return {
+        "first_answer": statistics.median(answered) if answered else None,
+        "resolution": statistics.median(resolved) if resolved else None,
+    }

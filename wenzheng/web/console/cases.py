@@ -14,16 +14,20 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from wenzheng.agencies.access import access_agency_by_id
+from wenzheng.agencies.access import access_agency_by_id, departments_of
 from wenzheng.agencies.models import Agency
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
 from wenzheng.cases.access import (
+    QueueFilter,
     access_case_by_id,
     access_case_by_ref,
+    median_minutes,
     messages_of_case,
     overdue_of_agency,
+    queue_counts,
     queue_of_agency,
+    workload_of_agency,
 )
 from wenzheng.cases.actions import do_answer_case, do_assign_case, do_merge_cases, do_move_case
 from wenzheng.cases.canned import access_canned_reply_by_id, canned_replies_of
@@ -36,6 +40,7 @@ from wenzheng.staff.access import actor_names, staff_of_agency
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import User
 from wenzheng.staff.roles import Role
+from wenzheng.triage import INTENTS
 from wenzheng.web.console import see_other
 from wenzheng.web.deps import current_actor, get_db
 from wenzheng.web.i18n import language_of, translate
@@ -53,11 +58,17 @@ def queue_page(
     state: str = "open",
     urgency: str = "",
     mine: bool = False,
+    department: int = 0,
+    intent: str = "",
+    q: str = "",
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> Response:
     agency = access_agency_by_id(db, actor, agency_id)
-    cases = queue_of_agency(db, actor, agency.id, state=state, urgency=urgency, mine=mine)
+    wanted = QueueFilter(
+        state=state, urgency=urgency, mine=mine, department_id=department or None, intent=intent[:32], text=q[:100]
+    )
+    cases = queue_of_agency(db, actor, agency.id, wanted)
     assignees = {
         u.id: u.display_name
         for u in db.execute(select(User).where(User.id.in_({c.assignee_id for c in cases if c.assignee_id}))).scalars()
@@ -71,10 +82,11 @@ def queue_page(
             "agency": agency,
             "cases": cases,
             "assignees": assignees,
-            "state": state,
-            "urgency": urgency,
-            "mine": mine,
+            "wanted": wanted,
+            "counts": queue_counts(db, actor, agency.id, wanted),
             "states": [s.value for s in CaseState],
+            "intents": INTENTS,
+            "departments": departments_of(db, actor, agency.id),
         },
     )
 
@@ -90,7 +102,22 @@ def overdue_page(
         u.id: u.display_name
         for u in db.execute(select(User).where(User.id.in_({c.assignee_id for c in cases if c.assignee_id}))).scalars()
     }
-    context = {"agency": agency, "cases": cases, "assignees": assignees, "now": now, "deadline_state": deadline_state}
+    workload = workload_of_agency(db, actor, agency.id, now=now)
+    people = {
+        u.id: u.display_name
+        for u in db.execute(
+            select(User).where(User.id.in_({w.assignee_id for w in workload if w.assignee_id}))
+        ).scalars()
+    }
+    context = {
+        "agency": agency,
+        "cases": cases,
+        "assignees": {**assignees, **people},
+        "now": now,
+        "deadline_state": deadline_state,
+        "workload": workload,
+        "medians": median_minutes(db, actor, agency.id, since=now - dt.timedelta(days=30)),
+    }
     return render(request, "console/overdue.html", context)
 
 

@@ -67,3 +67,27 @@
     }
   });
 })();
+
+// Keyboard: j / k move through the queue, Enter or o opens the case, a opens it to take it.
+(function () {
+  const body = document.querySelector("#queue tbody");
+  if (!body) return;
+  let current = -1;
+  function select(index) {
+    const rows = Array.from(body.rows);
+    if (!rows.length) return;
+    current = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach((row, i) => row.classList.toggle("selected", i === current));
+    rows[current].scrollIntoView({block: "nearest"});
+  }
+  document.addEventListener("keydown", function (event) {
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName) || event.ctrlKey || event.metaKey) return;
+    const rows = Array.from(body.rows);
+    if (event.key === "j") select(current + 1);
+    else if (event.key === "k") select(current - 1);
+    else if ((event.key === "Enter" || event.key === "o" || event.key === "a") && rows[current]) {
+      const link = rows[current].querySelector("a");
+      if (link) window.location = link.href + (event.key === "a" ? "#take" : "");
+    }
+  });
+})();
