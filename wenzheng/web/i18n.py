@@ -223,6 +223,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cases.summary": ("摘要", "Summary"),
     "cases.messages": ("条消息", "messages"),
     "cases.count": ("消息数", "Messages"),
+    "cases.messages_title": ("来信", "Messages"),
     "cases.due": ("时限", "Due"),
     "cases.intent": ("类别", "Kind"),
     "cases.keys": (
