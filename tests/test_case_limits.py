@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -58,6 +59,8 @@ def test_a_p0_case_past_ten_minutes_is_escalated_once_and_listed(client: TestCli
     page = client.get(f"/console/agencies/{tenant.agency.id}/overdue").text
     assert case.ref in page and "已督办" in page
     assert "人员工作量" in page and "未分派" in page  # the one open case waits for someone
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title is not None and "<" not in title.group(1) and len(title.group(1)) < 80
     queue = client.get(f"/console/agencies/{tenant.agency.id}/cases").text
     assert "已超时" in queue
     client.cookies.clear()
