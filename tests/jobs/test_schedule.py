@@ -41,3 +41,20 @@ def test_every_task_the_code_names_is_registered() -> None:
         named |= set(re.findall(r'enqueue\(\s*\w+,\s*"([a-z0-9_.]+)"', path.read_text()))
     assert named, "found no task names"
     assert named <= set(registered_task_names())
+
+
+def test_housekeeping_forgets_abuse_counters_older_than_their_window(tx_db: Session) -> None:
+    from wenzheng.channels.models import IntakeThrottle
+    from wenzheng.jobs.queue import enqueue
+
+    now = utcnow()
+    tx_db.add_all(
+        [
+            IntakeThrottle(scope="web-ip", key="1.2.3.4", at=now - dt.timedelta(hours=2)),
+            IntakeThrottle(scope="web-ip", key="1.2.3.4", at=now),
+        ]
+    )
+    enqueue(tx_db, "staff.purge_expired_sessions")
+    tx_db.commit()  # jobs run inline in tests, right after this commit
+    kept = tx_db.execute(select(IntakeThrottle.at)).scalars().all()
+    assert len(kept) == 1 and kept[0] > now - dt.timedelta(minutes=1)

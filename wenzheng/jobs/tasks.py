@@ -15,6 +15,7 @@ from wenzheng.assessments import tasks as assessment_tasks  # noqa: F401 - regis
 from wenzheng.cases import tasks as case_tasks  # noqa: F401 - registers cases.*
 from wenzheng.channels.email import tasks as email_tasks  # noqa: F401 - registers the email.* tasks
 from wenzheng.channels.sms import tasks as sms_tasks  # noqa: F401 - registers the sms.* tasks
+from wenzheng.channels.web.throttle import forget_old_counts
 from wenzheng.channels.wechat import tasks as wechat_tasks  # noqa: F401 - registers the wechat.* tasks
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
@@ -27,7 +28,8 @@ LOGIN_ATTEMPT_RETENTION = dt.timedelta(days=1)
 
 @task("staff.purge_expired_sessions")
 def purge_expired_sessions(session: Session, job: Job) -> None:
-    """Delete staff sessions past their expiry and login attempts older than a day."""
+    """Delete staff sessions past their expiry, login attempts older than a day, and stale abuse counters."""
     now = utcnow()
     session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
     session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - LOGIN_ATTEMPT_RETENTION))
+    forget_old_counts(session)  # the citizen channels' abuse counters look back one hour

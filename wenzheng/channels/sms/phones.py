@@ -34,8 +34,3 @@ def normalize_service_number(raw: str) -> str:
     if _CN_MOBILE.match(number) or not _SERVICE_NUMBER.match(number):
         return normalize_phone(number, field="number")
     return number
-
-
-def mask_phone(number: str) -> str:
-    """+86138****8000: for roles that need not see the whole number."""
-    return number[:-8] + "****" + number[-4:] if len(number) > 8 else "****"
