@@ -16,6 +16,7 @@ from tests.factories import SYSTEM, Tenant, create_api_token, create_tenant, log
 from wenzheng.app import ROUTERS, create_app
 from wenzheng.attachments.store import get_store
 from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.bulletins.actions import Draft, do_create_bulletin
 from wenzheng.cases.canned import do_create_canned_reply
 from wenzheng.intake.actions import accept
 from wenzheng.intake.inbound import Inbound
@@ -140,6 +141,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "case_id": _case_of(db, message_b),
         "routing_rule_id": do_create_routing_rule(db, SYSTEM, b.department, keywords="塌方").id,
         "canned_reply_id": do_create_canned_reply(db, SYSTEM, b.agency.id, title="b", text="b").id,
+        "bulletin_id": do_create_bulletin(db, SYSTEM, b.account, Draft(kind="notice", title="b", body="b")).id,
     }
     ids_a = {
         "agency_id": a.agency.id,
@@ -155,6 +157,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "case_id": 0,
         "routing_rule_id": 0,
         "canned_reply_id": 0,
+        "bulletin_id": 0,
     }
     csrf = login(client, a.admin.username)
     checked = 0

@@ -14,10 +14,12 @@ from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import get_settings
 from wenzheng.web.api import routes as api_routes
 from wenzheng.web.channels import citizen as citizen_page
+from wenzheng.web.channels import feeds as bulletin_feeds
 from wenzheng.web.channels import open311 as open311_channel
+from wenzheng.web.channels import push as web_push
 from wenzheng.web.channels import sms as sms_channel
 from wenzheng.web.channels import wechat as wechat_channel
-from wenzheng.web.console import accounts, agencies, cases, channels, inbox, platform, staff
+from wenzheng.web.console import accounts, agencies, bulletins, cases, channels, inbox, platform, staff
 from wenzheng.web.console import auth as console_auth
 from wenzheng.web.errors import install_error_handlers
 from wenzheng.web.limits import BodySizeLimit
@@ -28,6 +30,8 @@ ROUTERS = (
     wechat_channel.router,
     open311_channel.router,
     sms_channel.router,
+    bulletin_feeds.router,  # before the citizen page: /c/{account}/bulletins.atom is not a bulletin id
+    web_push.router,
     citizen_page.router,
     console_auth.router,
     agencies.router,
@@ -35,6 +39,7 @@ ROUTERS = (
     channels.router,
     inbox.router,
     cases.router,
+    bulletins.router,
     staff.router,
     platform.router,
     api_routes.router,
@@ -56,8 +61,11 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
-    # The citizen page takes photos; everything else keeps the smaller general limit.
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_request_bytes, overrides={"/c/": settings.web_max_body_bytes}
-    )
+    # The citizen page takes photos, and the bulletin form a picture; everything else keeps the general limit.
+    overrides = {
+        "/c/": settings.web_max_body_bytes,
+        "/console/accounts/": max(settings.max_request_bytes, bulletins.MAX_FORM_BYTES),
+        "/console/bulletins/": max(settings.max_request_bytes, bulletins.MAX_FORM_BYTES),
+    }
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, overrides=overrides)
     return app

@@ -131,6 +131,7 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
     from wenzheng.demo import DEMO_PASSWORD, seed_demo
     from wenzheng.migrate import upgrade
 
+    outside = _demo_outside() if serve_it else ""
     settings = get_settings()
     upgrade(get_engine())
     with session_scope() as session:
@@ -142,12 +143,35 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
         table.add_row(*row)
     out.print(table)
     _print_wechat_demo(settings.base_url)
+    if outside:
+        out.print(
+            f"[bold]Outside world[/bold]: WeChat's API and the SMS gateway are loopback stand-ins at {outside} "
+            "(they log what they are given; set WENZHENG_WECHAT_API_BASE and WENZHENG_SMS_GATEWAY_URL for real ones)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if serve_it:
         stop = _start_background_worker()
         try:
             serve(host=None, port=None)
         finally:
             stop.set()
+
+
+def _demo_outside() -> str:
+    """Point the demo at loopback stand-ins for WeChat and the SMS gateway, unless real ones are configured."""
+    import os
+
+    from wenzheng.config import reset_settings_cache
+    from wenzheng.demo_outside import start
+
+    if os.environ.get("WENZHENG_WECHAT_API_BASE") or os.environ.get("WENZHENG_SMS_GATEWAY_URL"):
+        return ""
+    base = start()
+    os.environ["WENZHENG_WECHAT_API_BASE"] = base
+    os.environ["WENZHENG_SMS_GATEWAY_URL"] = f"{base}/sms/send"
+    reset_settings_cache()
+    return base
 
 
 def _print_wechat_demo(base_url: str) -> None:

@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     web_max_messages_per_phone_per_hour: int = Field(default=10, ge=1)
     web_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     case_follow_up_hours: float = Field(default=24.0, ge=0)
+    bulletin_page_size: int = Field(default=5000, ge=10, le=10_000)
+    bulletin_wechat_calls_per_minute: float = Field(default=60.0, gt=0)
+    bulletin_sms_per_second: float = Field(default=50.0, gt=0)
+    bulletin_email_per_second: float = Field(default=20.0, gt=0)
+    bulletin_push_per_second: float = Field(default=200.0, gt=0)
+    bulletin_send_concurrency: int = Field(default=8, ge=1, le=64)
+    bulletin_sms_max_segments: int = Field(default=3, ge=1, le=10)
+    bulletin_max_attempts: int = Field(default=5, ge=1)
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:webpush@wenzheng.localhost"
+    webpush_allow_local_http: bool = False
+    webpush_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -94,6 +94,7 @@ DEMO_WECHAT = {
     "token": "lushan2013",
     "aes_key": "LuShanDiZhenJiuZhu2013042008021800000000000",
     "original_id": "gh_lushan_rescue",
+    "app_secret": "demo-app-secret-of-lushan-rescue",
 }
 DEMO_SMS_NUMBER = "1065902013"
 DEMO_WELCOME = (
@@ -150,6 +151,7 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
         do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)
         do_set_email_address(session, actor, account, f"yaan@{get_settings().mail_domain}")
         _seed_messages(session, account)
+        _seed_followers(session, account)
         for match_type, pattern, reply, priority in DEMO_AUTO_REPLIES:
             do_create_auto_reply(
                 session, actor, account, match_type=match_type, pattern=pattern, reply_text=reply, priority=priority
@@ -164,6 +166,8 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
             display_name=display_name,
             password=DEMO_PASSWORD,
         )
+    if spec.account_slug == "yaan":
+        _seed_bulletins(session, account)
 
 
 # What citizens wrote in the first hours, written for the demo (channel, sender, text, requested kind).
@@ -195,3 +199,98 @@ def _seed_messages(session: Session, account: Account) -> None:
 
 def _login_rows() -> list[tuple[str, str, str]]:
     return [(username, role.value, spec.name) for spec in AGENCIES for username, _name, role in spec.staff]
+
+
+# Followers of the demo account: WeChat (some from the shelters' QR codes), SMS and e-mail, in three counties.
+DEMO_REGIONS = ("511826", "511827", "511802")  # 芦山县, 宝兴县, 雨城区
+DEMO_FOLLOWERS = (("wechat", 240), ("sms", 40), ("email", 12))
+
+
+def _seed_followers(session: Session, account: Account) -> None:
+    from wenzheng.citizens.actions import find_or_create_citizen
+    from wenzheng.followers.models import Follower
+
+    for channel, count in DEMO_FOLLOWERS:
+        for n in range(count):
+            handle = {
+                "wechat": f"o_demo_follower_{n:04d}",
+                "sms": f"+86139081{n:05d}",
+                "email": f"follower{n}@example.cn",
+            }[channel]
+            kind = "phone" if channel == "sms" else channel
+            citizen_id = find_or_create_citizen(session, account.agency_id, ((kind, handle),))
+            assert citizen_id is not None
+            tags = ["qrscene:longmen-shelter"] if channel == "wechat" and n % 4 == 0 else []
+            session.add(
+                Follower(
+                    agency_id=account.agency_id,
+                    account_id=account.id,
+                    citizen_id=citizen_id,
+                    channel=channel,
+                    handle=handle,
+                    tags=tags,
+                    region_code=DEMO_REGIONS[n % len(DEMO_REGIONS)],
+                )
+            )
+    session.commit()
+
+
+def _seed_bulletins(session: Session, account: Account) -> None:
+    """A notice and an alert that go out when the demo's worker starts, one waiting for approval, one draft."""
+    import datetime as dt
+
+    from wenzheng.bulletins.actions import (
+        Draft,
+        do_approve_bulletin,
+        do_create_bulletin,
+        do_send_alert_alone,
+        do_submit_bulletin,
+    )
+    from wenzheng.db import utcnow
+    from wenzheng.staff.auth import actor_for_user
+    from wenzheng.staff.models import User
+
+    def actor(username: str) -> Actor:
+        user = session.execute(select(User).where(User.username == username)).scalar_one()
+        return actor_for_user(session, user)
+
+    operator, supervisor, admin = actor("yaan-operator"), actor("yaan-supervisor"), actor("yaan-admin")
+    water = Draft(
+        kind="notice",
+        title="芦山县城区恢复供水",
+        body="芦山县城区今日18时起恢复供水。水质经检测合格，请煮沸后饮用，并节约用水。",
+    )
+    notice = do_create_bulletin(session, operator, account, water)
+    do_submit_bulletin(session, operator, notice)
+    do_approve_bulletin(session, supervisor, notice)
+    expires = (utcnow() + dt.timedelta(hours=12)).isoformat(timespec="seconds")
+    landslide = Draft(
+        kind="alert",
+        title="地质灾害橙色预警：宝兴县、芦山县",
+        body="受余震和降雨影响，宝兴县、芦山县山区发生滑坡、崩塌的可能性大。",
+        audience={"regions": ["511826", "511827"]},
+        alert={
+            "cap_event": "地质灾害",
+            "cap_category": "Geo",
+            "cap_urgency": "Expected",
+            "cap_certainty": "Likely",
+            "cap_response_type": "Evacuate",
+            "warning_colour": "orange",
+            "cap_instruction": "远离山体、河道；危险区群众立即转移到安置点，勿返回危房。",
+            "area_desc": "宝兴县、芦山县",
+            "area_codes": "511826 511827",
+            "expires_at": expires,
+        },
+    )
+    alert = do_create_bulletin(session, admin, account, landslide)
+    do_send_alert_alone(session, admin, alert)
+    shelter = Draft(
+        kind="notice",
+        title="龙门乡安置点物资发放",
+        body="龙门乡中心校安置点明日8时起发放饮用水、帐篷和棉被，请携带身份证领取。",
+        audience={"tags": ["qrscene:longmen-shelter"]},
+    )
+    pending = do_create_bulletin(session, operator, account, shelter)
+    do_submit_bulletin(session, operator, pending)
+    draft = Draft(kind="news", title="志愿者招募", body="共青团雅安市委招募心理援助志愿者，报名请回复“志愿者”。")
+    do_create_bulletin(session, operator, account, draft)

@@ -5,6 +5,7 @@ from wenzheng.agencies.models import Agency, Department
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.models import AuditEvent
 from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.bulletins.models import Bulletin, BulletinDelivery, BulletinFanout, DeploymentKey, PushSubscription
 from wenzheng.cases.canned import CannedReply
 from wenzheng.cases.models import Case
 from wenzheng.channels.models import EmailBinding, IntakeThrottle, SmsBinding, StatusLink
@@ -27,11 +28,15 @@ __all__ = [
     "AuditEvent",
     "AutoReplyRule",
     "Base",
+    "Bulletin",
+    "BulletinDelivery",
+    "BulletinFanout",
     "CannedReply",
     "Case",
     "Citizen",
     "CitizenHandle",
     "Department",
+    "DeploymentKey",
     "EmailBinding",
     "Follower",
     "IntakeThrottle",
@@ -40,6 +45,7 @@ __all__ = [
     "MassSend",
     "Membership",
     "Message",
+    "PushSubscription",
     "RoutingRule",
     "SmsBinding",
     "StaffSession",

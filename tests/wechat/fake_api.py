@@ -62,6 +62,12 @@ class FakeWeChat:
     mass_quota: int = 100
     mass_by_client_id: dict[str, int] = field(default_factory=dict)
     templates_by_client_id: dict[str, int] = field(default_factory=dict)
+    mass_received: Counter[str] = field(default_factory=Counter)  # OpenID -> mass messages it got by list
+    # Block the n-th list mass send (after WeChat took it) until the gate opens: a worker can be killed there.
+    mass_list_gate: threading.Event | None = None
+    mass_list_block_on: int = 0
+    mass_list_blocked: threading.Event = field(default_factory=threading.Event)
+    mass_list_calls: int = 0
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -120,6 +126,7 @@ class FakeApp:
                 Route("/cgi-bin/stable_token", self.stable_token, methods=["POST"]),
                 Route("/cgi-bin/message/custom/send", self.custom_send, methods=["POST"]),
                 Route("/cgi-bin/message/mass/sendall", self.mass_sendall, methods=["POST"]),
+                Route("/cgi-bin/message/mass/send", self.mass_send_list, methods=["POST"]),
                 Route("/cgi-bin/message/template/send", self.template_send, methods=["POST"]),
                 Route("/cgi-bin/media/upload", self.media_upload, methods=["POST"]),
                 Route("/cgi-bin/media/get", self.media_get, methods=["GET"]),
@@ -205,6 +212,35 @@ class FakeApp:
             msg_id = self.state.next_id()
             if client_id:
                 self.state.mass_by_client_id[client_id] = msg_id
+        return JSONResponse(
+            {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_id * 10}
+        )
+
+    async def mass_send_list(self, request: Request) -> Response:
+        """POST /cgi-bin/message/mass/send: 2 to 10,000 OpenIDs; a clientmsgid seen before gets 45065."""
+        recorded = await self._record(request)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        touser = recorded.json.get("touser", [])
+        if not isinstance(touser, list) or not 2 <= len(touser) <= 10_000:
+            return _error(40130, "invalid openid list size, at least two openid")
+        client_id = recorded.json.get("clientmsgid", "")
+        with self.state.lock:
+            if client_id and client_id in self.state.mass_by_client_id:
+                return _error(45065, "clientmsgid exist", msg_id=self.state.mass_by_client_id[client_id])
+            msg_id = self.state.next_id()
+            if client_id:
+                self.state.mass_by_client_id[client_id] = msg_id
+            for openid in dict.fromkeys(touser):
+                self.state.mass_received[openid] += 1
+            self.state.mass_list_calls += 1
+            block = (
+                self.state.mass_list_gate is not None and self.state.mass_list_calls == self.state.mass_list_block_on
+            )
+        if block and self.state.mass_list_gate is not None:
+            self.state.mass_list_blocked.set()
+            await anyio.to_thread.run_sync(self.state.mass_list_gate.wait, 60)
         return JSONResponse(
             {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_id * 10}
         )

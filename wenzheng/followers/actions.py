@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
+from wenzheng.bulletins.audience import nearest_county
 from wenzheng.db import utcnow
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.intake.inbound import FollowAction, Inbound
@@ -63,6 +64,7 @@ def _unfollow(follower: Follower) -> None:
     follower.tags = []
     follower.last_latitude = follower.last_longitude = follower.last_location_precision = None
     follower.last_located_at = None
+    follower.region_code = None
 
 
 def _locate(follower: Follower, inbound: Inbound) -> None:
@@ -70,6 +72,9 @@ def _locate(follower: Follower, inbound: Inbound) -> None:
     follower.last_longitude = inbound.longitude
     follower.last_location_precision = inbound.location_precision
     follower.last_located_at = utcnow()
+    if inbound.latitude is not None and inbound.longitude is not None:
+        # Bulletins target regions: the county nearest to where the follower last was.
+        follower.region_code = nearest_county(inbound.latitude, inbound.longitude) or follower.region_code
 
 
 def _merged(tags: list[str], new: tuple[str, ...]) -> list[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenzheng.db import Base, UTCDateTime, utcnow
@@ -16,7 +16,10 @@ class FollowerState:
 class Follower(Base):
     __tablename__ = "followers"
     __audited__ = False  # maintained by the channels' own follow and unfollow events
-    __table_args__ = (UniqueConstraint("account_id", "channel", "handle"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "channel", "handle"),
+        Index("ix_followers_account_id_state_id", "account_id", "state", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
@@ -32,3 +35,5 @@ class Follower(Base):
     last_longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_location_precision: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_located_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # GB/T 2260 code of the county the follower is in: chosen by them, or the nearest to their last position.
+    region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)

@@ -22,7 +22,7 @@ import wenzheng.jobs.tasks  # noqa: F401 - registers the project's tasks, so enq
 from wenzheng.config import Settings, get_settings
 from wenzheng.db import session_factory, utcnow
 from wenzheng.jobs.models import Job, JobState
-from wenzheng.jobs.registry import get_task, registered_task_names
+from wenzheng.jobs.registry import get_leased_task, get_task, registered_task_names
 from wenzheng.jobs.worker import run_job
 
 INLINE_WORKER_NAME = "inline"
@@ -68,7 +68,7 @@ def run_inline_after_commit(session: Session, job: Job) -> None:
 
 
 def _known_task(task: str) -> str:
-    if get_task(task) is None:
+    if get_task(task) is None and get_leased_task(task) is None:
         raise ValueError(f"unknown task {task!r}; registered tasks: {', '.join(registered_task_names())}")
     return task
 

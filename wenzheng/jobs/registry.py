@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from wenzheng.jobs.models import Job
 
 TaskHandler = Callable[[Session, Job], None]
+# A leased task runs outside any transaction and opens its own short ones (see ``leased_task``).
+LeasedHandler = Callable[[Callable[[], Session], Job], None]
 
 # Dotted lowercase names such as "staff.purge_expired_sessions": the domain, then what it does.
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_TASK_NAME_LENGTH = 100  # the width of jobs.task
 
 _handlers: dict[str, TaskHandler] = {}
+_leased: dict[str, tuple[LeasedHandler, float]] = {}
 
 
 def task(name: str) -> Callable[[TaskHandler], TaskHandler]:
@@ -40,6 +43,31 @@ def task(name: str) -> Callable[[TaskHandler], TaskHandler]:
     return register
 
 
+def leased_task(name: str, *, lease_seconds: float) -> Callable[[LeasedHandler], LeasedHandler]:
+    """Register ``handler(session_factory, job)`` for work that talks to the outside world at length.
+
+    The worker claims the job by moving its ``run_after`` one lease ahead and committing, then runs the
+    handler outside any transaction: the handler opens short transactions of its own (so a slow network
+    call never holds the database's write lock) and must be resumable, because a worker that dies
+    mid-job leaves the job to be run again once the lease is over. ``job`` is a detached copy.
+    """
+    _check_name(name)
+
+    def register(handler: LeasedHandler) -> LeasedHandler:
+        existing = _leased.get(name)
+        if (existing is not None and _qualified(existing[0]) != _qualified(handler)) or name in _handlers:
+            raise ValueError(f"task {name!r} is already registered")
+        _leased[name] = (handler, lease_seconds)
+        return handler
+
+    return register
+
+
+def get_leased_task(name: str) -> tuple[LeasedHandler, float] | None:
+    """The leased handler registered under ``name`` and its lease in seconds, or None."""
+    return _leased.get(name)
+
+
 def get_task(name: str) -> TaskHandler | None:
     """The handler registered under ``name``, or None when no imported module registers it."""
     return _handlers.get(name)
@@ -47,7 +75,7 @@ def get_task(name: str) -> TaskHandler | None:
 
 def registered_task_names() -> list[str]:
     """Every registered task name, sorted."""
-    return sorted(_handlers)
+    return sorted([*_handlers, *_leased])
 
 
 def _check_name(name: str) -> None:
@@ -58,6 +86,6 @@ def _check_name(name: str) -> None:
         )
 
 
-def _qualified(handler: TaskHandler) -> str:
+def _qualified(handler: TaskHandler | LeasedHandler) -> str:
     # Compared by name, not identity, so that re-importing a module (tests, reloaders) is not a clash.
     return f"{handler.__module__}.{handler.__qualname__}"

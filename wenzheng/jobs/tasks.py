@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from wenzheng.assessments import tasks as assessment_tasks  # noqa: F401 - registers triage.assess
+from wenzheng.bulletins import fanout as bulletin_tasks  # noqa: F401 - registers the bulletins.* tasks
 from wenzheng.cases import tasks as case_tasks  # noqa: F401 - registers cases.*
 from wenzheng.channels.email import tasks as email_tasks  # noqa: F401 - registers the email.* tasks
 from wenzheng.channels.sms import tasks as sms_tasks  # noqa: F401 - registers the sms.* tasks

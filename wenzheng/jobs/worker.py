@@ -36,7 +36,7 @@ from wenzheng.config import Settings, get_settings
 from wenzheng.db import make_engine, utcnow
 from wenzheng.errors import Conflict, WenzhengError
 from wenzheng.jobs.models import Job, JobState
-from wenzheng.jobs.registry import get_task
+from wenzheng.jobs.registry import LeasedHandler, get_leased_task, get_task
 
 logger = logging.getLogger("wenzheng.jobs")
 
@@ -96,6 +96,10 @@ def _run_one(session_factory: SessionFactory, worker_name: str, now: dt.datetime
         job = _claim(session, now or utcnow(), job_id)
         if job is None:
             return False
+        leased = get_leased_task(job.task)
+        if leased is not None:
+            _run_leased(session, session_factory, job, worker_name, now, *leased)
+            return True
         claimed_id = job.id
         error = _execute(session, job)
         if not session.in_transaction():
@@ -106,6 +110,33 @@ def _run_one(session_factory: SessionFactory, worker_name: str, now: dt.datetime
         _record_outcome(job, worker_name, now or utcnow(), error)
         session.commit()  # the effects, and the job done (or its failure recorded), at once
     return True
+
+
+def _run_leased(
+    session: Session,
+    session_factory: SessionFactory,
+    job: Job,
+    worker_name: str,
+    now: dt.datetime | None,
+    handler: LeasedHandler,
+    lease_seconds: float,
+) -> None:
+    """Claim by lease (the job is not due again until the lease is over), run outside a transaction, record."""
+    job.run_after = (now or utcnow()) + dt.timedelta(seconds=lease_seconds)
+    session.commit()
+    session.expunge(job)
+    error: Exception | None = None
+    try:
+        handler(session_factory, job)
+    except Exception as exc:
+        error = exc
+    session.rollback()
+    current = session.get(Job, job.id, with_for_update=True)
+    if current is None or current.state != JobState.QUEUED.value:
+        session.rollback()
+        return
+    _record_outcome(current, worker_name, now or utcnow(), error)
+    session.commit()
 
 
 def _claim(session: Session, now: dt.datetime, job_id: int | None) -> Job | None:

@@ -31,6 +31,18 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/c/{account}/s/{token}"),
         ("POST", "/c/{account}/s/{token}/follow-up"),
         ("POST", "/c/{account}/follow"),
+        # What an account published is public: its bulletins, their feeds and the alerts' CAP documents.
+        ("GET", "/c/{account}/bulletins.atom"),
+        ("GET", "/c/{account}/alerts.atom"),
+        ("GET", "/c/{account}/bulletins/{bulletin_id}/cap.xml"),
+        ("GET", "/c/{account}/bulletins/{bulletin_id}"),
+        ("GET", "/c/{account}/bulletins/events"),
+        ("GET", "/c/{account}/bulletins/{bulletin_id}/image"),
+        # Web Push for the citizen page: a browser subscribes itself; its endpoint is its only credential.
+        ("GET", "/c/{account}/push/key"),
+        ("POST", "/c/{account}/push/subscriptions"),
+        ("POST", "/c/{account}/push/subscriptions/delete"),
+        ("GET", "/c/{account}/sw.js"),
     }
 )
 

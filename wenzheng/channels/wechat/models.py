@@ -40,6 +40,8 @@ class WeChatBinding(Base):
     encryption_mode: Mapped[str] = mapped_column(String(16), default=EncryptionMode.SAFE)
     account_type: Mapped[str] = mapped_column(String(16), default=AccountType.SERVICE)
     welcome_text: Mapped[str] = mapped_column(Text, default="")
+    # A template (模板消息) with the fields thing1 (title) and time2 (time) for bulletins once mass sends run out.
+    bulletin_template_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -7,8 +7,10 @@ tokens only the citizen holds. Everything works without JavaScript.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TypeVar
 
@@ -17,19 +19,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from wenzheng.attachments.store import get_store
+from wenzheng.bulletins.access import published_bulletin, published_bulletins
+from wenzheng.bulletins.live import as_event, broadcaster
 from wenzheng.channels.status import message_by_status_token, status_url
 from wenzheng.channels.web.status import conversation_of
 from wenzheng.channels.web.submit import Submission, accept_follow_up, accept_web, account_by_slug, follow_by_phone
 from wenzheng.config import get_settings
 from wenzheng.db import session_scope
-from wenzheng.errors import BadRequest
+from wenzheng.errors import BadRequest, NotFound
 from wenzheng.intake.writer import intake_writer
 from wenzheng.web.deps import client_ip
 from wenzheng.web.templating import render
 
 router = APIRouter(prefix="/c")
+BULLETINS_ON_PAGE = 10
+LIVE_STREAM_SECONDS = 600  # then the browser reconnects (EventSource does it by itself)
+HEARTBEAT_SECONDS = 15.0
 T = TypeVar("T")
 BROWSER_COOKIE = "wz_citizen"
 
@@ -38,6 +46,7 @@ BROWSER_COOKIE = "wz_citizen"
 def citizen_home(request: Request, account: str, followed: str = "") -> Response:
     with session_scope() as session:
         found = account_by_slug(session, account)
+        bulletins = [as_event(b, found.slug) for b in published_bulletins(session, found.id, limit=BULLETINS_ON_PAGE)]
     response = render(
         request,
         "citizen/home.html",
@@ -45,6 +54,7 @@ def citizen_home(request: Request, account: str, followed: str = "") -> Response
             "account": found,
             "form_id": secrets.token_urlsafe(16),
             "followed": bool(followed),
+            "bulletins": bulletins,
         },
     )
     if not request.cookies.get(BROWSER_COOKIE):
@@ -57,6 +67,54 @@ def citizen_home(request: Request, account: str, followed: str = "") -> Response
             secure=get_settings().cookie_secure,
         )
     return response
+
+
+@router.get("/{account}/bulletins/events")
+async def citizen_bulletin_events(request: Request, account: str) -> Response:
+    """Server-Sent Events: each bulletin of the account as it is published, while the page is open."""
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+    return StreamingResponse(
+        _bulletin_events(request, found.id, found.slug),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _bulletin_events(request: Request, account_id: int, slug: str) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    deadline = time.monotonic() + LIVE_STREAM_SECONDS
+    async with broadcaster.listen(account_id, slug) as queue:
+        while time.monotonic() < deadline and not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": still here\n\n"
+                continue
+            yield f"event: bulletin\nid: {event['id']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+@router.get("/{account}/bulletins/{bulletin_id}")
+def citizen_bulletin(request: Request, account: str, bulletin_id: int) -> Response:
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+        bulletin = published_bulletin(session, found.id, bulletin_id)
+        response = render(request, "citizen/bulletin.html", {"account": found, "bulletin": bulletin})
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response
+
+
+@router.get("/{account}/bulletins/{bulletin_id}/image")
+def citizen_bulletin_image(account: str, bulletin_id: int) -> Response:
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+        bulletin = published_bulletin(session, found.id, bulletin_id)
+        sha256, content_type = bulletin.image_sha256, bulletin.image_content_type
+    if not sha256:
+        raise NotFound("This bulletin has no picture.")
+    with get_store().open(sha256) as stored:
+        data = stored.read()
+    return Response(data, media_type=content_type or "image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.post("/{account}/messages")

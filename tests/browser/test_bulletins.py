@@ -1,0 +1,74 @@
+"""An admin sends an emergency alert from the console; a citizen page already open shows it; its CAP parses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy.orm import Session
+
+from tests.browser.test_console import _log_in
+from wenzheng.bulletins.cap import parse_alert
+from wenzheng.demo import seed_demo
+
+
+def test_an_alert_sent_from_the_console_appears_on_an_open_citizen_page_with_its_cap(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    seed_demo(db)
+    citizen = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    citizen.goto(f"{live_server}/c/yaan")
+    citizen.wait_for_selector("#bulletin-list")
+
+    admin = browser.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(admin, live_server, "yaan-admin")
+    admin.goto(f"{live_server}/console")
+    admin.click("text=芦山地震救助")
+    admin.click("a:has-text('公告')")
+    admin.click("a:has-text('新公告'), a:has-text('写公告'), a[href$='/bulletins/new']")
+    admin.check("input[name=kind][value=alert]")
+    admin.fill("input[name=title]", "暴雨红色预警：芦山县")
+    admin.fill("textarea[name=body]", "芦山县未来3小时降雨量将达100毫米以上，山洪、滑坡风险极高。")
+    admin.fill("input[name=cap_event]", "暴雨")
+    admin.select_option("select[name=cap_category]", "Met")
+    admin.select_option("select[name=cap_urgency]", "Immediate")
+    admin.select_option("select[name=warning_colour]", "red")
+    admin.select_option("select[name=cap_certainty]", "Likely")
+    admin.select_option("select[name=cap_response_type]", "Evacuate")
+    expires = dt.datetime.now(ZoneInfo("Asia/Shanghai")) + dt.timedelta(hours=6)
+    admin.fill("input[name=expires_at]", expires.strftime("%Y-%m-%dT%H:%M"))
+    admin.fill("textarea[name=cap_instruction], input[name=cap_instruction]", "立即转移到高处，远离河道和山体。")
+    admin.fill("input[name=area_desc]", "芦山县")
+    admin.fill("input[name=area_codes]", "511826")
+    admin.screenshot(path=str(screenshots / "console-bulletin-compose.png"), full_page=True)
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.click("button[value=send_now]")
+    sent_at = time.monotonic()
+
+    # The citizen's page, open since before the alert, shows it without a reload.
+    citizen.wait_for_selector("#bulletin-list li:has-text('暴雨红色预警：芦山县')", timeout=2000)
+    shown_after = time.monotonic() - sent_at
+    assert shown_after < 2.0
+    assert "red" in (citizen.get_attribute("#bulletin-list li:first-child", "class") or "")
+    citizen.screenshot(path=str(screenshots / "citizen-live-alert.png"), full_page=True)
+
+    admin.wait_for_selector("text=CAP")
+    admin.screenshot(path=str(screenshots / "console-bulletin-sent.png"), full_page=True)
+    citizen.click("#bulletin-list li:first-child a")
+    citizen.wait_for_selector("text=立即转移到高处")
+    cap_href = citizen.get_attribute("a[href$='/cap.xml']", "href")
+    assert cap_href is not None
+    with citizen.expect_download() as download_info:
+        citizen.evaluate(
+            "href => { const a = document.createElement('a'); a.href = href; a.download = 'alert.xml'; document.body.appendChild(a); a.click(); }",
+            cap_href,
+        )
+    document = Path(download_info.value.path()).read_bytes()
+    alert = parse_alert(document)
+    assert alert["msg_type"] == "Alert" and alert["status"] == "Actual" and alert["language"] == "zh-CN"
+    assert alert["severity"] == "Extreme" and alert["event"] == "暴雨" and alert["categories"] == ["Met"]
+    assert httpx.get(f"{live_server}{cap_href}").headers["content-type"].startswith("application/cap+xml")

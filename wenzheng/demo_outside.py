@@ -1,0 +1,66 @@
+"""The outside world of the demo: a loopback WeChat API and SMS gateway, so bulletins and replies go somewhere.
+
+``wenzheng demo`` starts it unless WENZHENG_WECHAT_API_BASE or WENZHENG_SMS_GATEWAY_URL name real ones. It
+speaks the documented contracts (stable_token; custom, template and mass sends; the SMS gateway's send) and
+only logs what it is given: nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+logger = logging.getLogger("wenzheng.demo.outside")
+_ids = itertools.count(1000)
+
+
+async def _token(request: Request) -> JSONResponse:
+    return JSONResponse({"access_token": "DEMO_ACCESS_TOKEN", "expires_in": 7200})
+
+
+async def _wechat(request: Request) -> JSONResponse:
+    body = await request.json()
+    path = request.url.path.rsplit("/", 2)
+    audience = body.get("touser") or body.get("filter") or ""
+    size = len(audience) if isinstance(audience, list) else audience
+    logger.info("demo WeChat took %s/%s for %s", path[-2], path[-1], size)
+    msg_id = next(_ids)
+    return JSONResponse({"errcode": 0, "errmsg": "ok", "msg_id": msg_id, "msgid": msg_id})
+
+
+async def _sms(request: Request) -> JSONResponse:
+    body = await request.json()
+    logger.info("demo SMS gateway took a message to %s…%s", str(body.get("to", ""))[:3], str(body.get("to", ""))[-2:])
+    return JSONResponse({"id": f"demo-{next(_ids)}"})
+
+
+def app() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/cgi-bin/stable_token", _token, methods=["POST"]),
+            Route("/cgi-bin/message/{kind}/{action}", _wechat, methods=["POST"]),
+            Route("/sms/send", _sms, methods=["POST"]),
+        ]
+    )
+
+
+def start() -> str:
+    """Serve the stand-ins on a free loopback port in a daemon thread; their base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app(), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="demo-outside", daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}"
