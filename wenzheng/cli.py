@@ -145,8 +145,9 @@ def demo(serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Serve a
     _print_wechat_demo(settings.base_url)
     if outside:
         out.print(
-            f"[bold]Outside world[/bold]: WeChat's API and the SMS gateway are loopback stand-ins at {outside} "
-            "(they log what they are given; set WENZHENG_WECHAT_API_BASE and WENZHENG_SMS_GATEWAY_URL for real ones)",
+            f"[bold]Outside world[/bold]: WeChat's API and the SMS gateway are loopback stand-ins at {outside}, "
+            f"the mail relay at 127.0.0.1:{get_settings().smtp_port} (they log what they are given; set "
+            "WENZHENG_WECHAT_API_BASE, WENZHENG_SMS_GATEWAY_URL and WENZHENG_SMTP_* for real ones)",
             highlight=False,
             soft_wrap=True,
         )
@@ -163,13 +164,16 @@ def _demo_outside() -> str:
     import os
 
     from wenzheng.config import reset_settings_cache
-    from wenzheng.demo_outside import start
+    from wenzheng.demo_outside import start, start_mail_relay
 
     if os.environ.get("WENZHENG_WECHAT_API_BASE") or os.environ.get("WENZHENG_SMS_GATEWAY_URL"):
         return ""
     base = start()
     os.environ["WENZHENG_WECHAT_API_BASE"] = base
     os.environ["WENZHENG_SMS_GATEWAY_URL"] = f"{base}/sms/send"
+    if not os.environ.get("WENZHENG_SMTP_PORT"):
+        os.environ["WENZHENG_SMTP_HOST"] = "127.0.0.1"
+        os.environ["WENZHENG_SMTP_PORT"] = str(start_mail_relay())
     reset_settings_cache()
     return base
 

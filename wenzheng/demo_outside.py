@@ -1,8 +1,9 @@
-"""The outside world of the demo: a loopback WeChat API and SMS gateway, so bulletins and replies go somewhere.
+"""The outside world of the demo: a loopback WeChat API, SMS gateway and mail relay, so bulletins and replies
+go somewhere.
 
-``wenzheng demo`` starts it unless WENZHENG_WECHAT_API_BASE or WENZHENG_SMS_GATEWAY_URL name real ones. It
-speaks the documented contracts (stable_token; custom, template and mass sends; the SMS gateway's send) and
-only logs what it is given: nothing leaves the machine.
+``wenzheng demo`` starts them unless WENZHENG_WECHAT_API_BASE or WENZHENG_SMS_GATEWAY_URL name real ones. They
+speak the documented contracts (stable_token; custom, template and mass sends; the SMS gateway's send; SMTP)
+and only log what they are given: nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 import time
 
 import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -53,11 +56,30 @@ def app() -> Starlette:
     )
 
 
-def start() -> str:
-    """Serve the stand-ins on a free loopback port in a daemon thread; their base URL."""
+class _MailRelay:
+    """An SMTP relay that takes every mail and logs who it was for."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        logger.info("demo mail relay took a mail for %s recipient(s)", len(envelope.rcpt_tos))
+        return "250 OK"
+
+
+def start_mail_relay() -> int:
+    """The demo's SMTP relay on a free loopback port; its port."""
+    port = _free_port()
+    Controller(_MailRelay(), hostname="127.0.0.1", port=port).start()
+    return port
+
+
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
+
+
+def start() -> str:
+    """Serve the stand-ins on a free loopback port in a daemon thread; their base URL."""
+    port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app(), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="demo-outside", daemon=True).start()
     deadline = time.monotonic() + 10

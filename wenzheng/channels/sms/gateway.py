@@ -45,7 +45,7 @@ def send_sms(*, to: str, sender: str, text: str, client_ref: str) -> str:
         response = httpx.post(
             settings.sms_gateway_url,
             json={"to": to, "from": sender, "text": text, "client_ref": client_ref},
-            headers={"Authorization": f"Bearer {settings.sms_gateway_key}"},
+            headers={"Authorization": f"Bearer {settings.sms_gateway_key}"} if settings.sms_gateway_key else {},
             timeout=10,
         )
     except httpx.HTTPError as exc:
