@@ -101,8 +101,12 @@ def actor_for_user(session: Session, user: User, *, ip: str = "") -> Actor:
     )
 
 
-def authenticate_session(session: Session, raw: str, *, ip: str) -> tuple[Actor, StaffSession]:
-    """The actor behind a session cookie; expired or unknown sessions are refused with distinct codes."""
+def authenticate_session(session: Session, raw: str, *, ip: str, touch: bool = True) -> tuple[Actor, StaffSession]:
+    """The actor behind a session cookie; expired or unknown sessions are refused with distinct codes.
+
+    ``touch=False`` writes nothing (for long-lived streams on a read-only session): an expired session is
+    refused and left for housekeeping to delete, and last_seen_at is not moved.
+    """
     staff_session = session.execute(
         select(StaffSession).where(StaffSession.token_hash == hash_token(raw))
     ).scalar_one_or_none()
@@ -110,13 +114,14 @@ def authenticate_session(session: Session, raw: str, *, ip: str) -> tuple[Actor,
         raise Unauthenticated("Please log in.", code="not_authenticated")
     now = utcnow()
     if staff_session.expires_at <= now:
-        session.delete(staff_session)
-        session.commit()
+        if touch:
+            session.delete(staff_session)
+            session.commit()
         raise Unauthenticated("Your session has expired. Please log in again.", code="session_expired")
     user = session.get(User, staff_session.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("This account is disabled.", code="account_disabled")
-    if now - staff_session.last_seen_at > LAST_SEEN_RESOLUTION:
+    if touch and now - staff_session.last_seen_at > LAST_SEEN_RESOLUTION:
         staff_session.last_seen_at = now
         session.commit()
     return actor_for_user(session, user, ip=ip), staff_session

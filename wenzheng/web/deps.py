@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from wenzheng.db import session_factory
+from wenzheng.db import read_scope, session_factory
 from wenzheng.errors import Forbidden, Unauthenticated
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.auth import authenticate_api_token, authenticate_session
@@ -78,3 +78,24 @@ def authenticate(
 
 def current_actor(auth: Authenticated = Depends(authenticate)) -> Actor:
     return auth.actor
+
+
+def get_read_db() -> Iterator[Session]:
+    """A session that only reads: on SQLite it takes no write lock (live streams, polled progress)."""
+    with read_scope() as session:
+        yield session
+
+
+def current_reader(request: Request, db: Session = Depends(get_read_db)) -> Actor:
+    """The logged-in staff user, for GET routes that only read: authenticated without writing anything.
+
+    Fifty consoles reconnecting their live queues at once must not queue on SQLite's write lock.
+    """
+    if request.method != "GET":
+        raise Forbidden("This route only reads.", code="read_only_route")
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        raise Unauthenticated("Please log in.", code="not_authenticated")
+    actor, _staff_session = authenticate_session(db, raw, ip=client_ip(request), touch=False)
+    request.state.actor = actor
+    return actor

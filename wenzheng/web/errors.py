@@ -85,7 +85,7 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_database_down(request: Request, exc: Exception) -> Response:
-    log.error("database unavailable: %s", type(exc).__name__)
+    log.error("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:200])
     return error_response(
         request,
         503,

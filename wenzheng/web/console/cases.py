@@ -42,7 +42,7 @@ from wenzheng.staff.models import User
 from wenzheng.staff.roles import Role
 from wenzheng.triage import INTENTS
 from wenzheng.web.console import see_other
-from wenzheng.web.deps import current_actor, get_db
+from wenzheng.web.deps import current_actor, current_reader, get_db, get_read_db
 from wenzheng.web.i18n import language_of, translate
 from wenzheng.web.templating import render
 
@@ -122,13 +122,15 @@ def overdue_page(
 
 
 @router.get("/agencies/{agency_id}/cases/events")
-async def queue_events(
-    request: Request, agency_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+def queue_events(
+    request: Request, agency_id: int, actor: Actor = Depends(current_reader), db: Session = Depends(get_read_db)
 ) -> Response:
-    """Server-Sent Events: each case of the agency as it is opened or changes, for the live queue."""
+    """Server-Sent Events: each case of the agency as it is opened or changes, for the live queue.
+
+    Authenticated on a read-only session: a stream takes no write lock, even while fifty reconnect at once.
+    """
     agency_id = access_agency_by_id(db, actor, agency_id).id
-    # The stream outlives this request's transaction: end it now, or SQLite's write lock stays held.
-    db.rollback()
+    db.rollback()  # the stream outlives this request's (read) transaction
     return StreamingResponse(
         _case_events(request, agency_id, language_of(request)),
         media_type="text/event-stream",
