@@ -70,9 +70,11 @@ def server(target: str, env: dict[str, str], *, factory: bool, workers: int = 1)
         process.wait(timeout=30)
 
 
-def prepare_wenzheng(folder: Path) -> tuple[dict[str, str], str]:
+def prepare_wenzheng(folder: Path, database_url: str | None = None) -> tuple[dict[str, str], str]:
+    """A migrated database (SQLite in ``folder`` unless ``database_url`` is given) with one agency, one account
+    connected to WeChat in plaintext mode (token ``benchtoken``); returns the environment and the account slug."""
     env = {
-        "WENZHENG_DATABASE_URL": f"sqlite:///{folder}/bench.db",
+        "WENZHENG_DATABASE_URL": database_url or f"sqlite:///{folder}/bench.db",
         "WENZHENG_JOBS_INLINE": "false",
         "WENZHENG_LOG_LEVEL": "WARNING",
     }

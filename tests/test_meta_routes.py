@@ -12,12 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import SYSTEM, Tenant, create_api_token, create_tenant, login
+from tests.factories import SYSTEM, Tenant, create_agency, create_api_token, create_tenant, login
 from wenzheng.app import ROUTERS, create_app
 from wenzheng.attachments.store import get_store
 from wenzheng.autoreplies.actions import do_create_auto_reply
 from wenzheng.bulletins.actions import Draft, do_create_bulletin
 from wenzheng.cases.canned import do_create_canned_reply
+from wenzheng.cases.models import Case
+from wenzheng.cases.transfer import do_propose_transfer
 from wenzheng.intake.actions import accept
 from wenzheng.intake.inbound import Inbound
 from wenzheng.intake.replies import decide_reply
@@ -142,6 +144,10 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "routing_rule_id": do_create_routing_rule(db, SYSTEM, b.department, keywords="塌方").id,
         "canned_reply_id": do_create_canned_reply(db, SYSTEM, b.agency.id, title="b", text="b").id,
         "bulletin_id": do_create_bulletin(db, SYSTEM, b.account, Draft(kind="notice", title="b", body="b")).id,
+        # B proposes its case to a third agency: A is party to neither side.
+        "transfer_id": do_propose_transfer(
+            db, SYSTEM, db.get_one(Case, _case_of(db, message_b)), to_agency_id=create_agency(db).id, reason="c"
+        ).id,
     }
     ids_a = {
         "agency_id": a.agency.id,
@@ -158,6 +164,7 @@ def test_foreign_ids_are_not_found(client: TestClient, db: Session) -> None:
         "routing_rule_id": 0,
         "canned_reply_id": 0,
         "bulletin_id": 0,
+        "transfer_id": 0,
     }
     csrf = login(client, a.admin.username)
     checked = 0

@@ -19,10 +19,17 @@ def _head() -> str:
     return head
 
 
+EXPRESSION_INDEXES = {"ix_cases_queue_order"}
+
+
 def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
+    if engine.dialect.name == "sqlite":
+        # SQLite's reflection reads a descending index column as a plain one, so an index with an expression
+        # (ix_cases_queue_order's "score DESC") always looks changed there; PostgreSQL compares it for real.
+        diff = [d for d in diff if not (d[0] in ("add_index", "remove_index") and d[1].name in EXPRESSION_INDEXES)]
     assert diff == [], f"models and migrations differ; write a migration: {diff}"
 
 

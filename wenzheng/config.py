@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     vapid_subject: str = "mailto:webpush@wenzheng.localhost"
     webpush_allow_local_http: bool = False
     webpush_timeout_seconds: float = Field(default=10.0, gt=0)
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+    map_tile_datum: str = Field(default="wgs84", pattern="^(wgs84|gcj02)$")
     log_level: str = "INFO"
 
     @model_validator(mode="after")

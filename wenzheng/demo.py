@@ -16,6 +16,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.cases.calendar import do_set_calendar_days, parse_days
 from wenzheng.channels.email.actions import do_set_email_address
 from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.wechat.actions import do_connect_wechat
@@ -109,6 +110,27 @@ DEMO_AUTO_REPLIES = (
 )
 
 
+# China's public holidays of 2026 and the weekend days worked in exchange (调休), as announced by the State
+# Council's General Office on 4 November 2025 (国务院办公厅关于2026年部分节假日安排的通知).
+CHINA_2026_HOLIDAYS = """
+2026-01-01~2026-01-03 元旦
+2026-02-15~2026-02-23 春节
+2026-04-04~2026-04-06 清明节
+2026-05-01~2026-05-05 劳动节
+2026-06-19~2026-06-21 端午节
+2026-09-25~2026-09-27 中秋节
+2026-10-01~2026-10-07 国庆节
+"""
+CHINA_2026_WORKING_WEEKENDS = """
+2026-01-04 元旦调休上班
+2026-02-14 春节调休上班
+2026-02-28 春节调休上班
+2026-05-09 劳动节调休上班
+2026-09-20 国庆节调休上班
+2026-10-10 国庆节调休上班
+"""
+
+
 def is_seeded(session: Session) -> bool:
     return session.execute(select(Agency.id).where(Agency.slug == AGENCIES[0].slug)).first() is not None
 
@@ -136,6 +158,8 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     agency = do_create_agency(session, actor, slug=spec.slug, name=spec.name)
     for department in spec.departments:
         do_create_department(session, actor, agency, name=department)
+    do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_HOLIDAYS), working=False)
+    do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_WORKING_WEEKENDS), working=True)
     account = do_create_account(
         session,
         actor,

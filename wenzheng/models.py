@@ -7,7 +7,7 @@ from wenzheng.audit.models import AuditEvent
 from wenzheng.autoreplies.models import AutoReplyRule
 from wenzheng.bulletins.models import Bulletin, BulletinDelivery, BulletinFanout, DeploymentKey, PushSubscription
 from wenzheng.cases.canned import CannedReply
-from wenzheng.cases.models import Case
+from wenzheng.cases.models import CalendarException, Case, CaseTransfer
 from wenzheng.channels.models import EmailBinding, IntakeThrottle, SmsBinding, StatusLink
 from wenzheng.channels.wechat.models import MassSend, WeChatAccessToken, WeChatBinding
 from wenzheng.citizens.models import Citizen, CitizenHandle
@@ -31,8 +31,10 @@ __all__ = [
     "Bulletin",
     "BulletinDelivery",
     "BulletinFanout",
+    "CalendarException",
     "CannedReply",
     "Case",
+    "CaseTransfer",
     "Citizen",
     "CitizenHandle",
     "Department",

@@ -15,6 +15,13 @@ from tests.browser.test_console import _log_in
 from wenzheng.bulletins.cap import parse_alert
 from wenzheng.demo import seed_demo
 
+# A link with the download attribute, clicked: how a person saves the CAP document from the page.
+DOWNLOAD = """href => {
+  const a = document.createElement('a');
+  a.href = href; a.download = 'alert.xml';
+  document.body.appendChild(a); a.click();
+}"""
+
 
 def test_an_alert_sent_from_the_console_appears_on_an_open_citizen_page_with_its_cap(
     db: Session, live_server: str, browser: Any, screenshots: Path
@@ -63,10 +70,7 @@ def test_an_alert_sent_from_the_console_appears_on_an_open_citizen_page_with_its
     cap_href = citizen.get_attribute("a[href$='/cap.xml']", "href")
     assert cap_href is not None
     with citizen.expect_download() as download_info:
-        citizen.evaluate(
-            "href => { const a = document.createElement('a'); a.href = href; a.download = 'alert.xml'; document.body.appendChild(a); a.click(); }",
-            cap_href,
-        )
+        citizen.evaluate(DOWNLOAD, cap_href)
     document = Path(download_info.value.path()).read_bytes()
     alert = parse_alert(document)
     assert alert["msg_type"] == "Alert" and alert["status"] == "Actual" and alert["language"] == "zh-CN"

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from tests.factories import SYSTEM, Tenant, create_tenant
 from wenzheng.audit.actions import record_audit
-from wenzheng.bulletins.live import Broadcaster
+from wenzheng.bulletins.live import published_since
 from wenzheng.bulletins.models import Bulletin, BulletinState
 from wenzheng.db import utcnow
+from wenzheng.live import Broadcaster
 
 
 def _bulletin(db: Session, tenant: Tenant, title: str, state: str = BulletinState.SENT, **fields: object) -> Bulletin:
@@ -79,10 +80,10 @@ def test_the_broadcaster_hands_a_new_bulletin_to_every_listener_with_one_poller(
     tenant = create_tenant(db, "cs")
 
     async def scenario() -> list[list[dict[str, object]]]:
-        broadcaster = Broadcaster()
+        broadcaster: Broadcaster[tuple[int, str]] = Broadcaster(published_since, 1.0)
         async with (
-            broadcaster.listen(tenant.account.id, "cs") as first,
-            broadcaster.listen(tenant.account.id, "cs") as second,
+            broadcaster.listen((tenant.account.id, "cs")) as first,
+            broadcaster.listen((tenant.account.id, "cs")) as second,
         ):
             assert len(broadcaster.pollers) == 1
             await asyncio.sleep(0)  # let the poller take its starting point

@@ -1,163 +1,154 @@
-"""The triage job: run the triage library over newly arrived messages, a batch at a time, and store the results.
+"""The triage jobs: run the triage library over newly arrived messages, a batch at a time, and store the results.
 
-Intake marks what citizens write as waiting (``Message.triage_pending``) and enqueues one ``triage.assess``
-job per transaction; each job assesses up to a batch of waiting messages and enqueues a successor while more
-wait. Several jobs finding the same work is harmless: the rows are claimed (SKIP LOCKED on PostgreSQL).
+Intake marks what citizens write as waiting (``Message.triage_pending``) and, once per transaction, queues a job
+to assess it; each job assesses waiting messages in batches. Several jobs finding the same work is harmless:
+the rows are claimed (``core.claim``). What may be a plea also takes the fast lane (``fast_lane``).
+
+The job depends on the engine:
+
+- PostgreSQL: ``triage.assess``, one batch per job in the job's own transaction; workers claim rows with SKIP
+  LOCKED and never wait for one another.
+- SQLite has one write lock for everything, which intake needs for every batch of pushes. There
+  ``triage.assess_apart`` (a leased task) runs the library in a reader's transaction, which holds no lock, and
+  writes the results in short turns, pausing between them, so that intake (and the fast lane's results, which go
+  through intake's writer) never waits for more than one turn. One such job is queued at a time; it goes on for
+  a second while messages wait, then queues its successor behind the worker's other due jobs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-from collections.abc import Sequence
-from functools import lru_cache
+import time
+from collections.abc import Callable, Sequence
+from typing import cast
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.orm import Session, SessionTransaction
 
-from wenzheng.agencies.models import Department
-from wenzheng.assessments.models import Assessment
-from wenzheng.cases.actions import place_in_cases
+from wenzheng.assessments.core import claim, compute, forget_cluster_indexes, models, place, store
+from wenzheng.assessments.fast_lane import PER_TRANSACTION, fast_lane, flagged
+from wenzheng.config import get_settings
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
-from wenzheng.jobs.registry import task
+from wenzheng.jobs.registry import leased_task, task
 from wenzheng.messages.models import Message
-from wenzheng.routing.actions import triage_rules
-from wenzheng.triage import ClusterIndex, TriageInput, TriageModels, TriageResult, load_models, triage_batch
+
+__all__ = ["BATCH", "TASK", "TASK_APART", "forget_cluster_indexes", "install_triage_trigger", "mark_pending", "models"]
 
 TASK = "triage.assess"
+TASK_APART = "triage.assess_apart"
 BATCH = 64
-CLUSTER_DAYS = 3  # near-duplicates are looked for across this many days of an account
-WARM_LIMIT = 20_000
+WRITE_TURN = 16  # messages stored per write transaction of triage.assess_apart
+TURN_PAUSE_SECONDS = 0.002  # between two turns: longer than a waiting writer's poll (db._begin_immediate)
+LEASE_SECONDS = 120.0
+RUN_SECONDS = 1.0  # then triage.assess_apart hands over to a successor, queued behind the other due jobs
 PENDING_FLAG = "wz_triage_pending"
+FAST_LANE = "wz_triage_fast_lane"  # session.info: ids of flagged messages, for the fast lane after the commit
 
-_indexes: dict[int, ClusterIndex] = {}
-_indexes_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def models() -> TriageModels:
-    return load_models()
+SessionFactory = Callable[[], Session]
 
 
-def mark_pending(session: Session) -> None:
-    """Called by intake when it stored something a citizen wrote: one job per transaction will assess it."""
+def mark_pending(session: Session, messages: Sequence[Message] = ()) -> None:
+    """Called by intake when it stored something citizens wrote: a job will assess it once the transaction
+    commits, and the fast lane takes those of ``messages`` that may be about a life in danger at once."""
     session.info[PENDING_FLAG] = True
+    if not messages or get_settings().jobs_inline:
+        return
+    waiting: list[int] = session.info.setdefault(FAST_LANE, [])
+    room = PER_TRANSACTION - len(waiting)  # in a flood of pleas, the worker takes the rest
+    if room > 0:
+        waiting.extend(flagged(messages)[:room])
 
 
 def _enqueue_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the outer commit queues the job
     if session.info.pop(PENDING_FLAG, False) and not _already_queued(session):
         _enqueue(session)
 
 
+def _fast_lane_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # only a SAVEPOINT was released: nothing is durable until the outer commit
+    message_ids = session.info.pop(FAST_LANE, None)
+    if message_ids:
+        fast_lane().offer(message_ids)
+
+
+def _forget_fast_lane(session: Session, _previous: SessionTransaction) -> None:
+    if not session.in_transaction():
+        session.info.pop(FAST_LANE, None)  # rolled back: those messages were never stored
+
+
+_JOBS = cast(Table, Job.__table__)
+_DUE = (
+    select(_JOBS.c.id)
+    .where(_JOBS.c.state == "queued", _JOBS.c.run_after <= bindparam("now"), _JOBS.c.task.in_((TASK, TASK_APART)))
+    .limit(1)
+)
+
+
 def _already_queued(session: Session) -> bool:
-    """On SQLite a queued assess job will see this message too, so another would only compete for the one
-    write lock (starving intake). Not on PostgreSQL: a queued-looking job may already be running there, past
-    its claim, and this message would wait for the next one."""
+    """On SQLite a queued assess job that has not started will see this message too, so another would only
+    compete for the one write lock. (One that has started holds a lease: its ``run_after`` is ahead.) Not on
+    PostgreSQL: a queued-looking job may already be running there, past its claim, and this message would wait
+    for the next one."""
     if session.get_bind().dialect.name != "sqlite":
         return False
-    queued = select(Job.id).where(Job.task == TASK, Job.state == "queued").limit(1)
-    return session.execute(queued).first() is not None
+    return session.connection().execute(_DUE, {"now": utcnow()}).first() is not None
 
 
 def _enqueue(session: Session) -> None:
     from wenzheng.jobs.queue import enqueue  # the queue imports every task module, this one included
 
-    enqueue(session, TASK, {})
+    enqueue(session, TASK_APART if session.get_bind().dialect.name == "sqlite" else TASK, {})
 
 
 def install_triage_trigger() -> None:
+    from sqlalchemy import event
+
     if not event.contains(Session, "before_commit", _enqueue_on_commit):
         event.listen(Session, "before_commit", _enqueue_on_commit)
+    if not event.contains(Session, "after_commit", _fast_lane_on_commit):
+        event.listen(Session, "after_commit", _fast_lane_on_commit)
+        event.listen(Session, "after_soft_rollback", _forget_fast_lane)
 
 
 @task(TASK)
 def assess(session: Session, job: Job) -> None:
-    """Assess up to a batch of waiting messages; queue the next batch if more are waiting."""
-    waiting = _claim(session)
-    by_account: dict[int, list[Message]] = {}
-    for message in waiting:
-        by_account.setdefault(message.account_id, []).append(message)
-    for account_id, messages in by_account.items():
-        _assess_account(session, account_id, messages)
+    """Assess up to a batch of waiting messages in the job's transaction; queue the next batch if more wait."""
+    waiting = claim(session, select(Message).limit(BATCH))
+    place(session, list(zip(waiting, compute(session, waiting), strict=True)))
     if len(waiting) == BATCH:
         _enqueue(session)
 
 
-def _claim(session: Session) -> list[Message]:
-    query = select(Message).where(Message.triage_pending.is_(True)).order_by(Message.id).limit(BATCH)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).scalars())
+@leased_task(TASK_APART, lease_seconds=LEASE_SECONDS)
+def assess_apart(session_factory: SessionFactory, job: Job) -> None:
+    """Assess waiting messages a batch at a time, each computed in a reader's transaction and stored in short
+    write turns; for up to ``RUN_SECONDS``, then a successor carries on."""
+    started = time.monotonic()
+    while time.monotonic() - started < RUN_SECONDS:
+        if _assess_batch_apart(session_factory) < BATCH:
+            return
+    with session_factory() as session:
+        _enqueue(session)
+        session.commit()
 
 
-def _assess_account(session: Session, account_id: int, messages: Sequence[Message]) -> None:
-    index = _cluster_index(session, account_id)
-    inputs = [
-        TriageInput(id=str(m.id), text=m.text or m.location_label or "", received_at=m.received_at) for m in messages
-    ]
-    rules = triage_rules(session, messages[0].agency_id)
-    results = triage_batch(inputs, rules=rules, cluster_index=index, models=models())
-    departments = _departments(session, messages[0].agency_id)
-    pairs = [
-        (message, _assessment(message, result, departments)) for message, result in zip(messages, results, strict=True)
-    ]
-    session.add_all([assessment for _message, assessment in pairs])
-    place_in_cases(session, pairs)
-    session.execute(update(Message).where(Message.id.in_([m.id for m in messages])).values(triage_pending=False))
-
-
-def _assessment(message: Message, result: TriageResult, departments: dict[str, int]) -> Assessment:
-    contract = result.to_dict()
-    return Assessment(
-        agency_id=message.agency_id,
-        account_id=message.account_id,
-        message_id=message.id,
-        lang=result.lang,
-        normalized=result.normalized,
-        spam=result.spam,
-        intent=result.intent,
-        urgency=result.urgency,
-        score=result.score,
-        cues=list(result.cues),
-        places=contract["places"],
-        phones=list(result.phones),
-        people=contract["people"],
-        cluster=result.cluster,
-        department_name=result.department,
-        department_id=departments.get(result.department or ""),
-        department_confidence=result.department_confidence,
-        model_version=result.model_version,
-    )
-
-
-def _departments(session: Session, agency_id: int) -> dict[str, int]:
-    rows = session.execute(select(Department.name, Department.id).where(Department.agency_id == agency_id)).all()
-    return {name: department_id for name, department_id in rows}
-
-
-def _cluster_index(session: Session, account_id: int) -> ClusterIndex:
-    """This process's near-duplicate index of the account, warmed from stored results after a restart."""
-    with _indexes_lock:
-        if account_id in _indexes:
-            return _indexes[account_id]
-        index = ClusterIndex()
-        since = utcnow() - dt.timedelta(days=CLUSTER_DAYS)
-        rows = session.execute(
-            select(Assessment.message_id, Assessment.normalized, Message.received_at)
-            .join(Message, Message.id == Assessment.message_id)
-            .where(Assessment.account_id == account_id, Message.received_at >= since)
-            .order_by(Assessment.message_id)
-            .limit(WARM_LIMIT)
-        ).all()
-        for message_id, normalized, received_at in rows:
-            if normalized:
-                index.assign(str(message_id), normalized, received_at)
-        _indexes[account_id] = index
-        return index
-
-
-def forget_cluster_indexes() -> None:
-    """Drop this process's indexes (tests, and after an account's history was erased)."""
-    with _indexes_lock:
-        _indexes.clear()
+def _assess_batch_apart(session_factory: SessionFactory) -> int:
+    """One batch: read and compute without the write lock, then store it in turns; returns the batch's size."""
+    with session_factory() as session:
+        reader = Session(bind=session.get_bind().execution_options(wz_read_only=True), expire_on_commit=False)
+    try:
+        query = select(Message).where(Message.triage_pending.is_(True)).order_by(Message.id).limit(BATCH)
+        waiting = list(reader.execute(query).scalars())
+        computed = compute(reader, waiting)
+    finally:
+        reader.close()
+    for turn in range(0, len(computed), WRITE_TURN):
+        if turn:
+            time.sleep(TURN_PAUSE_SECONDS)  # a writer waiting for the lock takes it now
+        with session_factory() as session:
+            store(session, computed[turn : turn + WRITE_TURN])
+            session.commit()
+    return len(waiting)

@@ -1,28 +1,23 @@
 """Bulletins as they are published, pushed to every open citizen page of the account (Server-Sent Events).
 
-In a crisis thousands of citizens keep the page open. Each process therefore polls the database once per
-account per second, whatever the number of pages open, and hands what it found to every listener of that
-account through an in-memory queue.
+In a crisis thousands of citizens keep the page open: each process polls the database once per account per
+second, whatever the number of pages open (``wenzheng.live.Broadcaster``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from wenzheng.bulletins.models import Bulletin, BulletinState
-from wenzheng.db import read_scope, utcnow
+from wenzheng.db import read_scope
+from wenzheng.live import Broadcaster
 
 POLL_SECONDS = 1.0
 BEIJING = ZoneInfo("Asia/Shanghai")
-QUEUE_LIMIT = 100  # a listener this far behind has gone; it reconnects and reads the page again
 
 
 def as_event(bulletin: Bulletin, slug: str) -> dict[str, Any]:
@@ -38,7 +33,9 @@ def as_event(bulletin: Bulletin, slug: str) -> dict[str, Any]:
     }
 
 
-def published_since(account_id: int, slug: str, since: dt.datetime) -> tuple[list[dict[str, Any]], dt.datetime]:
+def published_since(key: tuple[int, str], since: dt.datetime) -> tuple[list[dict[str, Any]], dt.datetime]:
+    """Bulletins of the account (``key`` = (account id, slug)) that started going out after ``since``."""
+    account_id, slug = key
     with read_scope() as session:
         rows = list(
             session.execute(
@@ -53,39 +50,4 @@ def published_since(account_id: int, slug: str, since: dt.datetime) -> tuple[lis
         return [as_event(b, slug) for b in rows], latest
 
 
-class Broadcaster:
-    """One poller per account with listeners, in this process."""
-
-    def __init__(self) -> None:
-        self.listeners: dict[int, set[asyncio.Queue[dict[str, Any]]]] = {}
-        self.pollers: dict[int, asyncio.Task[None]] = {}
-
-    @contextlib.asynccontextmanager
-    async def listen(self, account_id: int, slug: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        self.listeners.setdefault(account_id, set()).add(queue)
-        if account_id not in self.pollers or self.pollers[account_id].done():
-            self.pollers[account_id] = asyncio.create_task(self._poll(account_id, slug))
-        try:
-            yield queue
-        finally:
-            listeners = self.listeners.get(account_id, set())
-            listeners.discard(queue)
-            if not listeners:
-                self.listeners.pop(account_id, None)
-                poller = self.pollers.pop(account_id, None)
-                if poller is not None:
-                    poller.cancel()
-
-    async def _poll(self, account_id: int, slug: str) -> None:
-        since = utcnow()
-        while self.listeners.get(account_id):
-            events, since = await run_in_threadpool(published_since, account_id, slug, since)
-            for event in events:
-                for queue in list(self.listeners.get(account_id, ())):
-                    with contextlib.suppress(asyncio.QueueFull):
-                        queue.put_nowait(event)
-            await asyncio.sleep(POLL_SECONDS)
-
-
-broadcaster = Broadcaster()
+broadcaster: Broadcaster[tuple[int, str]] = Broadcaster(published_since, POLL_SECONDS)

@@ -19,6 +19,8 @@ from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 
 QUEUE_PAGE = 200
+TEXT_COUNT_CAP = 5000  # matches of a text search counted exactly; beyond, the counts say "at least"
+MORE = "more"  # the key queue_counts sets when a count stopped at the cap
 
 
 def access_case_by_id(session: Session, actor: Actor, case_id: int, *, minimum: Role = Role.VIEWER) -> Case:
@@ -42,9 +44,9 @@ class QueueFilter:
 def queue_of_agency(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter | None = None) -> list[Case]:
     """The agency's cases, most urgent first, then the highest score, then the oldest (waiting longest)."""
     actor.require_role(agency_id, Role.VIEWER)
-    rank = func.coalesce(Case.urgency, "P2")  # "P0" < "P1" < "P2" < "P3" as text, on every engine
     query = _filtered(select(Case).where(Case.agency_id == agency_id), actor, wanted or QueueFilter())
-    query = query.order_by(rank, Case.score.desc(), Case.created_at, Case.id).limit(QUEUE_PAGE)
+    # "P0" < "P1" < "P2" < "P3" as text; the order of ix_cases_queue_order, so the page is read off the index.
+    query = query.order_by(Case.urgency, Case.score.desc(), Case.created_at, Case.id).limit(QUEUE_PAGE)
     return list(session.execute(query).scalars())
 
 
@@ -52,9 +54,26 @@ def queue_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFi
     """How many cases the other filters leave at each urgency (shown beside the urgency filter)."""
     actor.require_role(agency_id, Role.VIEWER)
     without_urgency = QueueFilter(**{**wanted.__dict__, "urgency": ""})
-    query = _filtered(select(Case.urgency, func.count()).where(Case.agency_id == agency_id), actor, without_urgency)
-    rows = session.execute(query.group_by(Case.urgency)).all()
-    return {urgency or "—": count for urgency, count in rows}
+    if wanted.text:
+        return _capped_counts(session, actor, agency_id, without_urgency)
+    # Grouped by state too, so that the (agency, [filter,] state, urgency) indexes cover the count.
+    query = select(Case.state, Case.urgency, func.count()).where(Case.agency_id == agency_id)
+    rows = session.execute(_filtered(query, actor, without_urgency).group_by(Case.state, Case.urgency)).all()
+    counts: dict[str, int] = {}
+    for _state, urgency, count in rows:
+        counts[urgency or "—"] = counts.get(urgency or "—", 0) + count
+    return counts
+
+
+def _capped_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter) -> dict[str, int]:
+    """A text search reads every case's summary: count the first TEXT_COUNT_CAP matches, and say when there are more."""
+    matches = _filtered(select(Case.urgency).where(Case.agency_id == agency_id), actor, wanted)
+    found = matches.limit(TEXT_COUNT_CAP + 1).subquery()
+    rows = session.execute(select(found.c.urgency, func.count()).group_by(found.c.urgency)).all()
+    counts = {urgency or "—": count for urgency, count in rows}
+    if sum(counts.values()) > TEXT_COUNT_CAP:
+        counts[MORE] = 1
+    return counts
 
 
 def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[Any]:
@@ -76,10 +95,12 @@ def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[A
 
 
 def messages_of_case(session: Session, case: Case) -> list[Message]:
+    """The case's messages. Scoped by the case's account rather than its agency: a case transferred to another
+    agency keeps the messages of the account the citizen wrote to, visible there through the case only."""
     return list(
         session.execute(
             select(Message)
-            .where(Message.agency_id == case.agency_id, Message.case_id == case.id)
+            .where(Message.account_id == case.account_id, Message.case_id == case.id)
             .order_by(Message.received_at, Message.id)
         ).scalars()
     )

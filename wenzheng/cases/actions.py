@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 from wenzheng.agencies.models import Agency
 from wenzheng.assessments.models import Assessment
 from wenzheng.audit.actions import record_audit
+from wenzheng.cases.assign import fill_departments, release
+from wenzheng.cases.calendar import calendar_of
+from wenzheng.cases.followup import ask_for_rating, rated_case_of
 from wenzheng.cases.limits import P0_LIMIT, due_at
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import ALLOWED_MOVES, OPEN_STATES, CaseState, more_urgent
@@ -51,19 +55,26 @@ def place_in_cases(session: Session, pairs: Sequence[tuple[Message, Assessment]]
             subject_id=case.id,
             data={"message_ids": message_ids[:100], "count": len(message_ids)},
         )
+    opened = [case for case, ids in touched.values() if case.first_message_id in ids and case.department_id]
+    if opened:  # 派单 by routing: round-robin to whoever of the department is on duty (cases.assign)
+        fill_departments(session, opened[0].agency_id, {case.department_id for case in opened})
     return [case for case, _ids in touched.values()]
 
 
 def _case_to_join(session: Session, message: Message, assessment: Assessment) -> Case | None:
-    """The open case this message continues: its conversation's, its duplicate cluster's, or its sender's recent one."""
+    """The open case this message continues: its conversation's, its duplicate cluster's, or its sender's recent one
+    — or, for a lone digit, the resolved case it rates (cases.followup)."""
+    rated = rated_case_of(session, message)
+    if rated is not None:
+        return rated
     if message.parent_id is not None:
         parent_case = session.execute(select(Message.case_id).where(Message.id == message.parent_id)).scalar()
         if parent_case is not None:
             return session.get(Case, parent_case)
+    # By account, not agency: a case transferred to another agency (cases.transfer) still gathers what its
+    # citizens write to the account they wrote to.
     open_cases = (
-        select(Case)
-        .where(Case.agency_id == message.agency_id, Case.account_id == message.account_id)
-        .where(Case.state.in_([s.value for s in OPEN_STATES]))
+        select(Case).where(Case.account_id == message.account_id).where(Case.state.in_([s.value for s in OPEN_STATES]))
     )
     if assessment.cluster:
         found = session.execute(open_cases.where(Case.cluster == assessment.cluster).limit(1)).scalar_one_or_none()
@@ -89,9 +100,14 @@ def _open_case(session: Session, message: Message, assessment: Assessment) -> Ca
         cluster=assessment.cluster,
         summary=(message.text or message.location_label or "")[:200],
         department_id=assessment.department_id,
+        state=CaseState.DISPATCHED if assessment.department_id else CaseState.RECEIVED,
     )
     case.due_at = due_at(
-        urgency=case.urgency, intent=case.intent, opened_at=utcnow(), timezone=_timezone(session, case.agency_id)
+        urgency=case.urgency,
+        intent=case.intent,
+        opened_at=utcnow(),
+        timezone=_timezone(session, case.agency_id),
+        calendar=calendar_of(session, case.agency_id),
     )
     session.add(case)
     session.flush()
@@ -127,10 +143,12 @@ def do_assign_case(session: Session, actor: Actor, case: Case, *, assignee_id: i
         subject_id=case.id,
         data={"from": case.assignee_id, "to": assignee_id},
     )
-    case.assignee_id = assignee_id
+    previous, case.assignee_id = case.assignee_id, assignee_id
     if assignee_id is not None and case.state in (CaseState.RECEIVED, CaseState.DISPATCHED):
         case.state = CaseState.IN_PROGRESS
     case.updated_at = utcnow()
+    if previous not in (None, assignee_id):
+        release(session, case.agency_id, previous)
     session.commit()
     return case
 
@@ -168,7 +186,13 @@ def do_move_case(session: Session, actor: Actor, case: Case, *, to_state: str) -
     case.updated_at = utcnow()
     if target is CaseState.RESOLVED:
         case.resolved_at = utcnow()
+    if target is CaseState.IN_PROGRESS and current not in OPEN_STATES:
+        case.rating_requested_at = None  # reopened: a digit is no longer a rating until it is resolved again
+    if current in OPEN_STATES and target not in OPEN_STATES and case.assignee_id is not None:
+        release(session, case.agency_id, case.assignee_id)
     session.commit()
+    if target is CaseState.RESOLVED:
+        ask_for_rating(session, actor, case)
     return case
 
 
@@ -221,20 +245,8 @@ def do_answer_case(session: Session, actor: Actor, case: Case, *, text: str) -> 
     """Answer every citizen in the case at once (a plea forwarded 300 times, 500 donation questions): each on
     their own channel, falling back to their status page where that channel cannot deliver. Each answer is
     audited on its own; this records that they went together."""
-    from wenzheng.messages.actions import REPLY_CHANNELS, do_reply
-
     actor.require_role(case.agency_id, Role.OPERATOR)
-    sent = fell_back = 0
-    for message in _one_message_per_citizen(session, case):
-        channel = message.channel if message.channel in REPLY_CHANNELS else "web"
-        try:
-            do_reply(session, actor, message, text=text, channel=channel)
-            sent += 1
-        except InvalidInput:
-            raise
-        except WenzhengError:
-            do_reply(session, actor, message, text=text, channel="web")
-            fell_back += 1
+    answer = reach_everyone(session, actor, case, text=text, counts_as_answer=True)
     record_audit(
         session,
         actor,
@@ -242,9 +254,28 @@ def do_answer_case(session: Session, actor: Actor, case: Case, *, text: str) -> 
         agency_id=case.agency_id,
         subject_type="case",
         subject_id=case.id,
-        data={"sent": sent, "on_status_page": fell_back},
+        data={"sent": answer.sent, "on_status_page": answer.on_status_page},
     )
     session.commit()
+    return answer
+
+
+def reach_everyone(session: Session, actor: Actor, case: Case, *, text: str, counts_as_answer: bool) -> CaseAnswer:
+    """Send ``text`` to each citizen of the case on their channel, else on their status page (each committed)."""
+    from wenzheng.messages.actions import REPLY_CHANNELS, do_reply
+
+    sent = fell_back = 0
+    for message in _one_message_per_citizen(session, case):
+        channel = message.channel if message.channel in REPLY_CHANNELS else "web"
+        reply = partial(do_reply, session, actor, message, text=text, for_case=case, counts_as_answer=counts_as_answer)
+        try:
+            reply(channel=channel)
+            sent += 1
+        except InvalidInput:
+            raise
+        except WenzhengError:
+            reply(channel="web")
+            fell_back += 1
     return CaseAnswer(sent, fell_back)
 
 
@@ -252,7 +283,7 @@ def _one_message_per_citizen(session: Session, case: Case) -> list[Message]:
     latest: dict[object, Message] = {}
     rows = session.execute(
         select(Message)
-        .where(Message.agency_id == case.agency_id, Message.case_id == case.id, Message.direction == "in")
+        .where(Message.account_id == case.account_id, Message.case_id == case.id, Message.direction == "in")
         .order_by(Message.received_at, Message.id)
     ).scalars()
     for message in rows:
@@ -274,6 +305,8 @@ def do_merge_cases(session: Session, actor: Actor, source: Case, target: Case) -
         target.due_at = min(d for d in (target.due_at, source.due_at) if d is not None) if source.due_at else None
     target.updated_at = source.updated_at = utcnow()
     source.state, source.merged_into_id, source.message_count = CaseState.CLOSED, target.id, 0
+    if source.assignee_id is not None:
+        release(session, source.agency_id, source.assignee_id)
     for case, role in ((source, "from"), (target, "into")):
         record_audit(
             session,

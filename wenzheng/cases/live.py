@@ -37,6 +37,7 @@ def as_event(case: Case) -> dict[str, Any]:
         "state": case.state,
         "summary": case.summary[:100],
         "message_count": case.message_count,
+        "acknowledged": case.acknowledged_at is not None,
         "url": f"/console/cases/{case.id}",
         "updated_at": case.updated_at.isoformat(),
     }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from wenzheng.accounts.models import Account
 from wenzheng.autoreplies.match import matching_rule, rules_of_account
 from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.cases.followup import rating_reply
 from wenzheng.intake.actions import Reply
 from wenzheng.messages.models import Message
 
@@ -31,6 +32,9 @@ def decide_reply(session: Session, account: Account, message: Message, *, welcom
     if message.kind == "event":
         return _event_reply(session, account, message, welcome_text)
     if message.kind == "text":
+        rated = rating_reply(session, message)  # 回访: a lone digit 1–5 answers a resolved case's request
+        if rated is not None:
+            return text_reply(rated)
         status = _status_reply(session, message)
         if status is not None:
             return status

@@ -20,6 +20,8 @@ PERIODIC: dict[str, dt.timedelta] = {
     # A safety net: anything still waiting for triage (a job that went dead, say) is picked up again.
     "triage.assess": dt.timedelta(minutes=1),
     "cases.escalate_overdue": dt.timedelta(minutes=1),
+    # Round-robin assignment fills a department when someone makes room; this catches a case left waiting.
+    "cases.assign_waiting": dt.timedelta(minutes=1),
     # Scheduled bulletins queue their own start; this catches one whose job was lost or went dead.
     "bulletins.start_due": dt.timedelta(minutes=1),
 }

@@ -9,6 +9,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
 from wenzheng.cases.actions import note_answered
 from wenzheng.cases.canned import fill
+from wenzheng.cases.models import Case
 from wenzheng.channels.sms.access import sms_binding_of
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.errors import InvalidInput, WenzhengError
@@ -35,10 +36,24 @@ def reply_channels(session: Session, message: Message) -> list[str]:
     return list(dict.fromkeys(channels))
 
 
-def do_reply(session: Session, actor: Actor, message: Message, *, text: str, channel: str) -> Message | None:
+def do_reply(
+    session: Session,
+    actor: Actor,
+    message: Message,
+    *,
+    text: str,
+    channel: str,
+    for_case: Case | None = None,
+    counts_as_answer: bool = True,
+) -> Message | None:
     """Send ``text`` to the citizen on ``channel`` (committed). A refusal the channel explains (the WeChat window,
-    a quota) is recorded and audited, committed, then raised for the operator to see and choose a fallback."""
-    actor.require_role(message.agency_id, Role.OPERATOR)
+    a quota) is recorded and audited, committed, then raised for the operator to see and choose a fallback.
+
+    ``for_case``: sent on behalf of the message's case, by its agency's staff — which is another agency than
+    the message's when the case was transferred (cases.transfer). ``counts_as_answer=False`` for what is not an
+    answer (the 回访 rating request), so the case's first-answer time stays true."""
+    actor.require_role(message.agency_id if for_case is None else for_case.agency_id, Role.OPERATOR)
+    agency_id = _answering_agency(session, message, for_case)
     account = session.get(Account, message.account_id)
     assert account is not None
     text = clean_text(fill(text, ref=message.ref, account=account.name), field="text", max_length=2000)
@@ -48,15 +63,33 @@ def do_reply(session: Session, actor: Actor, message: Message, *, text: str, cha
     try:
         sent = _send(session, account, message, channel, text)
     except WenzhengError as error:
-        _audit(session, actor, message, channel, failed=error.code)
+        _audit(session, actor, message, channel, failed=error.code, agency_id=agency_id)
         session.commit()
         raise
     if sent is not None:  # e-mail is recorded by its sending job, already in the conversation
         sent.parent_id = root
-    note_answered(session, message)
-    _audit(session, actor, message, channel, failed=None)
+    if counts_as_answer:
+        note_answered(session, message)
+    _audit(session, actor, message, channel, failed=None, agency_id=agency_id)
     session.commit()
     return sent
+
+
+def _answering_agency(session: Session, message: Message, for_case: Case | None) -> int:
+    """Whose staff answer this message: its case's agency. That is the message's own, unless the case was
+    transferred to another agency (cases.transfer): then that agency answers, through the case, and only it."""
+    if for_case is not None and message.case_id == for_case.id:
+        return for_case.agency_id
+    if for_case is not None:
+        raise InvalidInput("This message is not in that case.", code="not_in_case")
+    if message.case_id is not None:
+        case_agency = session.execute(select(Case.agency_id).where(Case.id == message.case_id)).scalar_one_or_none()
+        if case_agency not in (None, message.agency_id):
+            raise CannotReply(
+                "This conversation's case was transferred to another agency, which answers it now.",
+                code="case_transferred",
+            )
+    return message.agency_id
 
 
 def _send(session: Session, account: Account, message: Message, channel: str, text: str) -> Message | None:
@@ -127,12 +160,14 @@ def _handle(session: Session, message: Message, kind: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def _audit(session: Session, actor: Actor, message: Message, channel: str, *, failed: str | None) -> None:
+def _audit(
+    session: Session, actor: Actor, message: Message, channel: str, *, failed: str | None, agency_id: int
+) -> None:
     record_audit(
         session,
         actor,
         "console:message:reply",
-        agency_id=message.agency_id,
+        agency_id=agency_id,
         subject_type="message",
         subject_id=message.id,
         data={"channel": channel, **({"refused": failed} if failed else {})},

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenzheng.db import Base, UTCDateTime, utcnow
@@ -34,6 +34,13 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Round-robin assignment (cases.assign): the department whose cases this person takes, whether they are
+    # on duty now, and how many open cases they may hold at once.
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    capacity: Mapped[int] = mapped_column(default=20, server_default=text("20"))
 
 
 class StaffSession(Base):

@@ -34,7 +34,8 @@ def cached_binding(slug: str, *, fresh: bool = False) -> CachedBinding:
     entry = _cache.get(slug)
     if entry is not None and not fresh and now - entry.loaded_at < TTL_SECONDS:
         return entry
-    with db.session_factory()() as session:
+    # A reader's session: on SQLite it never waits for the write lock that the intake writer holds under load.
+    with db.read_scope() as session:
         binding, account = binding_for_callback(session, slug)
         session.expunge_all()
     entry = CachedBinding(binding, account, now)

@@ -21,7 +21,7 @@ from wenzheng.channels.wechat.parse import parse_xml, to_inbound
 from wenzheng.channels.wechat.reply import SUCCESS, encrypted_envelope, render
 from wenzheng.config import get_settings
 from wenzheng.errors import BadRequest, Forbidden
-from wenzheng.intake.actions import Accepted, accept
+from wenzheng.intake.actions import Accepted, AcceptRequest
 from wenzheng.intake.replies import decide_reply
 from wenzheng.jobs.registry import get_task
 from wenzheng.messages.models import Message
@@ -101,10 +101,10 @@ def _check_fresh(timestamp: str) -> None:
         raise Forbidden(f"The timestamp is {int(skew)} s away from our clock (allowed {window} s).", code="replayed")
 
 
-def accept_push(session: Session, opened: OpenedPush) -> Accepted:
-    """The intake writer's part: store the push once, with its reply (committed by the writer)."""
-    return accept(
-        session,
+def accept_request(opened: OpenedPush) -> AcceptRequest:
+    """What the intake writer stores for a push (with its neighbours, in one commit): the push once, with
+    its reply."""
+    return AcceptRequest(
         opened.account,
         to_inbound(opened.fields),
         decide_reply=partial(decide_reply, welcome_text=opened.binding.welcome_text),

@@ -24,15 +24,30 @@ QR_PREFIX = "qrscene_"
 
 def parse_xml(body: bytes) -> dict[str, Any]:
     """The push as a dict of its elements (nested elements become dicts, repeated ones lists)."""
-    try:
-        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise BadRequest("XML with a DTD or entity declarations is refused.", code="xml_forbidden") from exc
-    except ET.ParseError as exc:
-        raise BadRequest(f"The body is not well-formed XML ({exc}).", code="malformed_xml") from exc
+    root = _plain_root(body)
+    if root is None:
+        try:
+            root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        except DefusedXmlException as exc:
+            raise BadRequest("XML with a DTD or entity declarations is refused.", code="xml_forbidden") from exc
+        except ET.ParseError as exc:
+            raise BadRequest(f"The body is not well-formed XML ({exc}).", code="malformed_xml") from exc
     if root.tag != "xml":
         raise BadRequest("A WeChat push has <xml> as its root element.", code="malformed_xml")
     return _element(root)
+
+
+def _plain_root(body: bytes) -> ET.Element | None:
+    """The common push — ``<xml>`` first, no ``<!`` but CDATA — parsed by the C parser, two to three times
+    faster than defusedxml's Python one. Without ``<!DOCTYPE`` there is no DTD, so no entity can be declared
+    (nothing to expand, nothing external to fetch); with ``<xml`` first there is no XML declaration either, so
+    the body is read as UTF-8, as WeChat sends it. Anything else (or any error) goes the defusedxml way."""
+    if not body.startswith(b"<xml") or body.count(b"<!") != body.count(b"<![CDATA["):
+        return None
+    try:
+        return ET.fromstring(body)  # noqa: S314 - no DTD (checked above): no entity can be declared
+    except ET.ParseError:
+        return None  # parsed again the careful way, for the same error as ever
 
 
 def _element(node: ET.Element) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from wenzheng.attachments.store import get_store
 from wenzheng.bulletins.access import published_bulletin, published_bulletins
 from wenzheng.bulletins.live import as_event, broadcaster
+from wenzheng.cases.followup import rating_prompt
 from wenzheng.channels.status import message_by_status_token, status_url
 from wenzheng.channels.web.status import conversation_of
 from wenzheng.channels.web.submit import Submission, accept_follow_up, accept_web, account_by_slug, follow_by_phone
@@ -84,7 +85,7 @@ async def citizen_bulletin_events(request: Request, account: str) -> Response:
 async def _bulletin_events(request: Request, account_id: int, slug: str) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     deadline = time.monotonic() + LIVE_STREAM_SECONDS
-    async with broadcaster.listen(account_id, slug) as queue:
+    async with broadcaster.listen((account_id, slug)) as queue:
         while time.monotonic() < deadline and not await request.is_disconnected():
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
@@ -143,6 +144,7 @@ def citizen_status(request: Request, account: str, token: str, sent: str = "") -
     with session_scope() as session:
         found = account_by_slug(session, account)
         conversation = conversation_of(session, message_by_status_token(session, found.id, token))
+        rating = rating_prompt(session, conversation.first)
     response = render(
         request,
         "citizen/status.html",
@@ -153,6 +155,7 @@ def citizen_status(request: Request, account: str, token: str, sent: str = "") -
             "sent": bool(sent),
             "link": status_url(account, token),
             "form_id": secrets.token_urlsafe(16),
+            "rating": rating,
         },
     )
     response.headers["Cache-Control"] = "no-store"

@@ -11,13 +11,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from wenzheng.agencies.access import access_agency_by_id, departments_of
 from wenzheng.agencies.models import Agency
 from wenzheng.assessments.models import Assessment
-from wenzheng.audit.models import AuditEvent
 from wenzheng.cases.access import (
     QueueFilter,
     access_case_by_id,
@@ -35,19 +33,23 @@ from wenzheng.cases.limits import deadline_state
 from wenzheng.cases.live import as_event, changed_since
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import ALLOWED_MOVES, CaseState
+from wenzheng.cases.timeline import timeline_of
 from wenzheng.db import read_scope, utcnow
+from wenzheng.live import Broadcaster
 from wenzheng.staff.access import actor_names, staff_of_agency
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import User
 from wenzheng.staff.roles import Role
 from wenzheng.triage import INTENTS
 from wenzheng.web.console import see_other
+from wenzheng.web.console.case_flow import case_flow_context
 from wenzheng.web.deps import current_actor, current_reader, get_db, get_read_db
 from wenzheng.web.i18n import language_of, translate
 from wenzheng.web.templating import render
 
 router = APIRouter(prefix="/console")
 LIVE_POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 15.0
 LIVE_STREAM_SECONDS = 600
 
 
@@ -139,25 +141,26 @@ def queue_events(
 
 
 async def _case_events(request: Request, agency_id: int, lang: str) -> AsyncIterator[str]:
-    since = utcnow()
     deadline = time.monotonic() + LIVE_STREAM_SECONDS  # the browser reconnects, and we check the login again
-    last_beat = time.monotonic()
     yield "retry: 1000\n\n"
-    while time.monotonic() < deadline and not await request.is_disconnected():
-        events, since = await run_in_threadpool(_poll, agency_id, since, lang)
-        for event in events:
-            yield f"event: case\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-        if time.monotonic() - last_beat > 15:
-            last_beat = time.monotonic()
-            yield ": still here\n\n"
-        await asyncio.sleep(LIVE_POLL_SECONDS)
+    async with case_feed.listen(agency_id) as queue:
+        while time.monotonic() < deadline and not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": still here\n\n"
+                continue
+            yield f"event: case\ndata: {json.dumps(_labelled(dict(event), lang), ensure_ascii=False)}\n\n"
 
 
-def _poll(agency_id: int, since: dt.datetime, lang: str) -> tuple[list[dict[str, object]], dt.datetime]:
+def _poll(agency_id: int, since: dt.datetime) -> tuple[list[dict[str, object]], dt.datetime]:
     with read_scope() as session:
         cases = changed_since(session, agency_id, since)
-        events = [_labelled(as_event(c), lang) for c in cases]
-        return events, (cases[-1].updated_at if cases else since)
+        return [as_event(c) for c in cases], (cases[-1].updated_at if cases else since)
+
+
+# One poll of each agency's changes per process, however many consoles watch it.
+case_feed: Broadcaster[int] = Broadcaster(_poll, LIVE_POLL_SECONDS)
 
 
 def _labelled(event: dict[str, object], lang: str) -> dict[str, object]:
@@ -174,17 +177,7 @@ def case_page(
     case = access_case_by_id(db, actor, case_id)
     messages = messages_of_case(db, case)
     assessment = db.execute(select(Assessment).where(Assessment.message_id == case.first_message_id)).scalar()
-    timeline = list(
-        db.execute(
-            select(AuditEvent)
-            .where(
-                AuditEvent.agency_id == case.agency_id,
-                AuditEvent.subject_type == "case",
-                AuditEvent.subject_id == case.id,
-            )
-            .order_by(AuditEvent.created_at, AuditEvent.id)
-        ).scalars()
-    )
+    timeline = timeline_of(db, case, messages)
     role = actor.role_in(case.agency_id)
     return render(
         request,
@@ -205,6 +198,7 @@ def case_page(
             "assignee": db.get(User, case.assignee_id) if case.assignee_id else None,
             "canned": canned_replies_of(db, case.agency_id),
             "merged_into": db.get(Case, case.merged_into_id) if case.merged_into_id else None,
+            **case_flow_context(db, actor, case),
         },
     )
 

@@ -17,7 +17,7 @@
   function row(c) {
     const tr = document.createElement("tr");
     tr.dataset.case = c.id;
-    tr.className = "fresh" + (c.urgency === "P0" ? " p0" : "");
+    tr.className = "fresh" + (c.urgency === "P0" ? " p0" + (c.acknowledged ? "" : " unacked") : "");
     const urgency = document.createElement("td");
     const badge = document.createElement("span");
     badge.className = "urgency " + (c.urgency || "").toLowerCase();

@@ -1,0 +1,183 @@
+"""Assessing messages: the triage library run over a batch, and its results stored with the messages in their cases.
+
+Two halves, so that callers can keep the expensive one away from the database's write lock:
+
+- ``compute(session, messages)`` reads (the agency's routing rules and departments, the account's near-duplicate
+  index) and runs the library; it writes nothing, so on SQLite it can run in a reader's transaction.
+- ``store(session, computed)`` claims the messages that are still waiting, exactly as a triage job claims them
+  (SKIP LOCKED on PostgreSQL; on SQLite the writing transaction is the only writer), adds their assessments,
+  places them in cases and clears the mark. A message someone else assessed meanwhile is passed over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from wenzheng.agencies.models import Department
+from wenzheng.assessments.models import Assessment
+from wenzheng.cases.actions import place_in_cases
+from wenzheng.db import utcnow
+from wenzheng.messages.models import Message
+from wenzheng.routing.actions import triage_rules
+from wenzheng.triage import ClusterIndex, TriageInput, TriageModels, TriageResult, load_models, triage_batch
+
+CLUSTER_DAYS = 3  # near-duplicates are looked for across this many days of an account
+WARM_LIMIT = 20_000
+# What an index learns from assessments stored by other processes (workers, the fast lane): the levels that a
+# plea's copies have. Cheap to read, and what keeps a plea forwarded 300 times in one case whoever assessed it.
+SYNC_URGENCIES = ("P0", "P1")
+
+
+@dataclass
+class _AccountIndex:
+    index: ClusterIndex
+    synced_through: int  # the largest assessment id looked at
+
+
+_indexes: dict[int, _AccountIndex] = {}
+# One triage at a time per process: the cluster indexes are not thread-safe, and a process may triage in more
+# than one thread (the fast lane next to an inline job in tests, say).
+_triage_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def models() -> TriageModels:
+    return load_models()
+
+
+def claim(session: Session, query: Select[tuple[Message]]) -> list[Message]:
+    """The messages of ``query`` still waiting for triage, locked against other workers (SKIP LOCKED on
+    PostgreSQL; on SQLite this transaction is the only writer)."""
+    query = query.where(Message.triage_pending.is_(True)).order_by(Message.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars())
+
+
+def compute(session: Session, messages: Sequence[Message]) -> list[Assessment]:
+    """Each message's assessment (not added to any session), in order; reads only."""
+    by_account: dict[int, list[Message]] = {}
+    for message in messages:
+        by_account.setdefault(message.account_id, []).append(message)
+    assessed: dict[int, Assessment] = {}
+    for account_id, batch in by_account.items():
+        inputs = [
+            TriageInput(id=str(m.id), text=m.text or m.location_label or "", received_at=m.received_at) for m in batch
+        ]
+        rules = triage_rules(session, batch[0].agency_id)
+        with _triage_lock:
+            index = _cluster_index(session, account_id)
+            results = triage_batch(inputs, rules=rules, cluster_index=index, models=models())
+        departments = _departments(session, batch[0].agency_id)
+        for message, result in zip(batch, results, strict=True):
+            assessed[message.id] = _assessment(message, result, departments)
+    return [assessed[message.id] for message in messages]
+
+
+def store(session: Session, computed: Sequence[Assessment]) -> int:
+    """Store what ``compute`` gave for the messages still waiting (claimed now); returns how many."""
+    by_message = {assessment.message_id: assessment for assessment in computed}
+    waiting = claim(session, select(Message).where(Message.id.in_(list(by_message))))
+    place(session, [(message, by_message[message.id]) for message in waiting])
+    return len(waiting)
+
+
+def place(session: Session, pairs: Sequence[tuple[Message, Assessment]]) -> None:
+    """Add the assessments of claimed messages, place the messages in cases, and clear their mark."""
+    if not pairs:
+        return
+    session.add_all([assessment for _message, assessment in pairs])
+    place_in_cases(session, pairs)
+    ids = [message.id for message, _assessment in pairs]
+    session.execute(update(Message).where(Message.id.in_(ids)).values(triage_pending=False))
+
+
+def _assessment(message: Message, result: TriageResult, departments: dict[str, int]) -> Assessment:
+    contract = result.to_dict()
+    return Assessment(
+        agency_id=message.agency_id,
+        account_id=message.account_id,
+        message_id=message.id,
+        lang=result.lang,
+        normalized=result.normalized,
+        spam=result.spam,
+        intent=result.intent,
+        urgency=result.urgency,
+        score=result.score,
+        cues=list(result.cues),
+        places=contract["places"],
+        phones=list(result.phones),
+        people=contract["people"],
+        cluster=result.cluster,
+        department_name=result.department,
+        department_id=departments.get(result.department or ""),
+        department_confidence=result.department_confidence,
+        model_version=result.model_version,
+    )
+
+
+def _departments(session: Session, agency_id: int) -> dict[str, int]:
+    rows = session.execute(select(Department.name, Department.id).where(Department.agency_id == agency_id)).all()
+    return {name: department_id for name, department_id in rows}
+
+
+def _cluster_index(session: Session, account_id: int) -> ClusterIndex:
+    """This process's near-duplicate index of the account (under ``_triage_lock``), warmed from stored results
+    after a restart, and told before each batch of the pleas that other processes have assessed since."""
+    entry = _indexes.get(account_id)
+    if entry is None:
+        entry = _indexes[account_id] = _warm(session, account_id)
+    else:
+        _sync(session, account_id, entry)
+    return entry.index
+
+
+def _warm(session: Session, account_id: int) -> _AccountIndex:
+    index = ClusterIndex()
+    since = utcnow() - dt.timedelta(days=CLUSTER_DAYS)
+    newest = _newest_assessment(session)
+    rows = session.execute(
+        select(Assessment.message_id, Assessment.normalized, Message.received_at)
+        .join(Message, Message.id == Assessment.message_id)
+        .where(Assessment.account_id == account_id, Message.received_at >= since, Assessment.id <= newest)
+        .order_by(Assessment.message_id.desc())
+        .limit(WARM_LIMIT)
+    ).all()
+    for message_id, normalized, received_at in reversed(rows):  # the most recent ones, oldest first
+        if normalized:
+            index.assign(str(message_id), normalized, received_at)
+    return _AccountIndex(index, newest)
+
+
+def _sync(session: Session, account_id: int, entry: _AccountIndex) -> None:
+    newest = _newest_assessment(session)
+    if newest <= entry.synced_through:
+        return
+    rows = session.execute(
+        select(Assessment.message_id, Assessment.normalized, Message.received_at)
+        .join(Message, Message.id == Assessment.message_id)
+        .where(Assessment.id > entry.synced_through, Assessment.id <= newest)
+        .where(Assessment.account_id == account_id, Assessment.urgency.in_(SYNC_URGENCIES))
+        .order_by(Assessment.id)
+    ).all()
+    for message_id, normalized, received_at in rows:
+        if normalized:  # a message this index assigned itself keeps its cluster
+            entry.index.assign(str(message_id), normalized, received_at)
+    entry.synced_through = newest
+
+
+def _newest_assessment(session: Session) -> int:
+    return int(session.execute(select(func.max(Assessment.id))).scalar() or 0)
+
+
+def forget_cluster_indexes() -> None:
+    """Drop this process's indexes (tests, and after an account's history was erased)."""
+    with _triage_lock:
+        _indexes.clear()
