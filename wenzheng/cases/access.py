@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wenzheng.cases.limits import SOON
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import OPEN_STATES, URGENCY_ORDER
+from wenzheng.db import utcnow
 from wenzheng.errors import NotFound
 from wenzheng.messages.models import Message
 from wenzheng.staff.actor import Actor
@@ -39,6 +40,9 @@ class QueueFilter:
     department_id: int | None = None
     intent: str = ""
     text: str = ""
+    channel: str = ""  # the channel the case's first message came by
+    hours: int = 0  # opened within the last hours; 0: any time
+    assignee_id: int | None = None
 
 
 def queue_of_agency(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter | None = None) -> list[Case]:
@@ -91,6 +95,13 @@ def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[A
         query = query.where(Case.intent == wanted.intent)
     if wanted.text:
         query = query.where(or_(Case.summary.contains(wanted.text), Case.ref == wanted.text))
+    if wanted.channel:
+        first = select(Message.id).where(Message.id == Case.first_message_id, Message.channel == wanted.channel)
+        query = query.where(first.exists())
+    if wanted.hours > 0:
+        query = query.where(Case.created_at >= utcnow() - dt.timedelta(hours=wanted.hours))
+    if wanted.assignee_id:
+        query = query.where(Case.assignee_id == wanted.assignee_id)
     return query
 
 

@@ -26,6 +26,19 @@ def _local_time(value: dt.datetime | None, tz: str = "Asia/Shanghai") -> str:
 TEMPLATES.env.filters["local_time"] = _local_time
 
 
+class _Numbers(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _notice(request: Request, key: str, lang: str) -> str:
+    """The notice a redirect asked for; counts in it ({done}, {skipped}) come from the query, digits only."""
+    if key not in MESSAGES:
+        return ""
+    numbers = _Numbers({k: v for k, v in request.query_params.items() if v.isdigit() and len(v) <= 9})
+    return translate(key, lang).format_map(numbers)
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
@@ -37,6 +50,6 @@ def render(
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
     notice_key = f"notice.{request.query_params.get('notice', '')}"
-    full["notice_text"] = translate(notice_key, lang) if notice_key in MESSAGES else ""
+    full["notice_text"] = _notice(request, notice_key, lang)
     full.update(context or {})
     return TEMPLATES.TemplateResponse(request, name, full, status_code=status_code)

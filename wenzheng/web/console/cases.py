@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import select
@@ -35,6 +36,7 @@ from wenzheng.cases.models import Case
 from wenzheng.cases.states import ALLOWED_MOVES, CaseState
 from wenzheng.cases.timeline import timeline_of
 from wenzheng.db import read_scope, utcnow
+from wenzheng.errors import Conflict, Forbidden, InvalidInput
 from wenzheng.live import Broadcaster
 from wenzheng.staff.access import actor_names, staff_of_agency
 from wenzheng.staff.actor import Actor
@@ -49,6 +51,8 @@ from wenzheng.web.templating import render
 
 router = APIRouter(prefix="/console")
 LIVE_POLL_SECONDS = 0.5
+QUEUE_CHANNELS = ("wechat", "sms", "email", "web", "open311")
+TIME_WINDOWS = (1, 6, 24, 72, 168)  # hours a case may have been open, offered as a filter
 HEARTBEAT_SECONDS = 15.0
 LIVE_STREAM_SECONDS = 600
 
@@ -63,12 +67,23 @@ def queue_page(
     department: int = 0,
     intent: str = "",
     q: str = "",
+    channel: str = "",
+    hours: int = 0,
+    assignee: int = 0,
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> Response:
     agency = access_agency_by_id(db, actor, agency_id)
     wanted = QueueFilter(
-        state=state, urgency=urgency, mine=mine, department_id=department or None, intent=intent[:32], text=q[:100]
+        state=state,
+        urgency=urgency,
+        mine=mine,
+        department_id=department or None,
+        intent=intent[:32],
+        text=q[:100],
+        channel=channel if channel in QUEUE_CHANNELS else "",
+        hours=max(0, min(hours, 24 * 365)),
+        assignee_id=assignee or None,
     )
     cases = queue_of_agency(db, actor, agency.id, wanted)
     assignees = {
@@ -89,8 +104,52 @@ def queue_page(
             "states": [s.value for s in CaseState],
             "intents": INTENTS,
             "departments": departments_of(db, actor, agency.id),
+            "channels": QUEUE_CHANNELS,
+            "windows": TIME_WINDOWS,
+            "staff": staff_of_agency(db, actor, agency.id),
         },
     )
+
+
+@router.post("/agencies/{agency_id}/cases/bulk")
+def bulk_cases(
+    agency_id: int,
+    action: str = Form(""),
+    case_ids: list[int] = Form(default=[]),
+    assignee_id: int = Form(0),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Assign, close (办结) or merge the cases ticked in the queue; each case its own audited action."""
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.OPERATOR)
+    cases = [access_case_by_id(db, actor, case_id, minimum=Role.OPERATOR) for case_id in dict.fromkeys(case_ids)]
+    cases = [c for c in cases if c.agency_id == agency.id]
+    if not cases:
+        return see_other(f"/console/agencies/{agency.id}/cases", notice="bulk_none")
+    done, skipped = _bulk(db, actor, action, cases, assignee_id or None)
+    return see_other(f"/console/agencies/{agency.id}/cases", notice="bulk_done", done=str(done), skipped=str(skipped))
+
+
+def _bulk(session: Session, actor: Actor, action: str, cases: list[Case], assignee_id: int | None) -> tuple[int, int]:
+    done = skipped = 0
+    if action == "merge":
+        target, *duplicates = sorted(cases, key=lambda c: (c.urgency, -c.score, c.created_at, c.id))
+        work = [partial(do_merge_cases, session, actor, duplicate, target) for duplicate in duplicates]
+    elif action == "assign":
+        work = [partial(do_assign_case, session, actor, case, assignee_id=assignee_id) for case in cases]
+    elif action == "close":
+        work = [partial(do_move_case, session, actor, case, to_state=CaseState.RESOLVED.value) for case in cases]
+    else:
+        raise InvalidInput("Choose assign, close or merge.", code="bulk_unknown_action")
+    for step in work:
+        try:
+            step()
+        except (Conflict, InvalidInput, Forbidden):
+            session.rollback()  # this one cannot (a state that does not allow it): the others still go
+            skipped += 1
+        else:
+            done += 1
+    return done, skipped
 
 
 @router.get("/agencies/{agency_id}/overdue")

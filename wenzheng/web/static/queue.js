@@ -29,7 +29,11 @@
     link.href = c.url;
     link.textContent = c.ref;
     ref.appendChild(link);
-    tr.append(urgency, ref, cell(c.summary, "excerpt"), cell(String(c.message_count)), cell(c.state_label), cell("—"),
+    const tick = document.createElement("td");
+    tick.appendChild(Object.assign(document.createElement("input"),
+      {type: "checkbox", name: "case_ids", value: String(c.id)}));
+    tick.firstChild.setAttribute("form", "bulk");
+    tr.append(tick, urgency, ref, cell(c.summary, "excerpt"), cell(String(c.message_count)), cell(c.state_label), cell("—"),
               cell(new Date(c.updated_at).toLocaleString()));
     return tr;
   }
@@ -80,11 +84,22 @@
     rows.forEach((row, i) => row.classList.toggle("selected", i === current));
     rows[current].scrollIntoView({block: "nearest"});
   }
+  const all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", function () {
+      document.querySelectorAll("input[name=case_ids]").forEach(function (box) { box.checked = all.checked; });
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName) || event.ctrlKey || event.metaKey) return;
     const rows = Array.from(body.rows);
     if (event.key === "j") select(current + 1);
     else if (event.key === "k") select(current - 1);
+    else if (event.key === "x" && rows[current]) {  // tick the row for a bulk action
+      const box = rows[current].querySelector("input[name=case_ids]");
+      if (box) box.checked = !box.checked;
+    }
     else if ((event.key === "Enter" || event.key === "o" || event.key === "a") && rows[current]) {
       const link = rows[current].querySelector("a");
       if (link) window.location = link.href + (event.key === "a" ? "#take" : "");
