@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.cases.helpers import csrf, write_in
 from tests.factories import SYSTEM, create_tenant, create_user, login
 from wenzheng.audit.actions import record_audit
-from wenzheng.cases.access import QueueFilter, queue_of_agency
+from wenzheng.cases.access import QueueFilter, queue_counts, queue_of_agency
 from wenzheng.cases.models import Case
 from wenzheng.staff.roles import Role
 
@@ -42,6 +42,12 @@ def test_filters_by_channel_time_and_assignee(client: TestClient, db: Session) -
     db.commit()
     mine = queue_of_agency(db, SYSTEM, agency, QueueFilter(assignee_id=tenant.operator.id))
     assert [c.id for c in mine] == [cases[2].id]
+
+    lushan = write_in(client, db, tenant, "芦山县宝盛乡中坝村房屋倒塌，有人被困")[0]
+    in_lushan = queue_of_agency(db, SYSTEM, agency, QueueFilter(region="芦山县"))
+    assert [c.id for c in in_lushan] == [lushan.id]
+    assert queue_of_agency(db, SYSTEM, agency, QueueFilter(region="宝兴县")) == []
+    assert sum(v for k, v in queue_counts(db, SYSTEM, agency, QueueFilter(region="芦山县")).items()) == 1
 
     login(client, tenant.operator.username)
     page = client.get(f"/console/agencies/{agency}/cases?channel=web&hours=24")

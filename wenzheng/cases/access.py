@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from wenzheng.assessments.models import Assessment
 from wenzheng.cases.limits import SOON
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import OPEN_STATES, URGENCY_ORDER
@@ -43,6 +45,7 @@ class QueueFilter:
     channel: str = ""  # the channel the case's first message came by
     hours: int = 0  # opened within the last hours; 0: any time
     assignee_id: int | None = None
+    region: str = ""  # a division or place name triage found in the first message (芦山县, 龙门乡 …)
 
 
 def queue_of_agency(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter | None = None) -> list[Case]:
@@ -58,7 +61,7 @@ def queue_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFi
     """How many cases the other filters leave at each urgency (shown beside the urgency filter)."""
     actor.require_role(agency_id, Role.VIEWER)
     without_urgency = QueueFilter(**{**wanted.__dict__, "urgency": ""})
-    if wanted.text:
+    if wanted.text or wanted.region:
         return _capped_counts(session, actor, agency_id, without_urgency)
     # Grouped by state too, so that the (agency, [filter,] state, urgency) indexes cover the count.
     query = select(Case.state, Case.urgency, func.count()).where(Case.agency_id == agency_id)
@@ -102,7 +105,23 @@ def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[A
         query = query.where(Case.created_at >= utcnow() - dt.timedelta(hours=wanted.hours))
     if wanted.assignee_id:
         query = query.where(Case.assignee_id == wanted.assignee_id)
+    if wanted.region:
+        query = query.where(_in_region(wanted.region))
     return query
+
+
+def _in_region(name: str) -> ColumnElement[bool]:
+    """The case's first message names the place: in triage's places (divisions and free-form phrases).
+
+    The places are JSON text as json.dumps writes it (non-ASCII escaped), so the name is matched escaped alike.
+    """
+    escaped = json.dumps(name)[1:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return (
+        select(Assessment.id)
+        .where(Assessment.message_id == Case.first_message_id)
+        .where(cast(Assessment.places, String).like(f"%{escaped}%", escape="\\"))
+        .exists()
+    )
 
 
 def messages_of_case(session: Session, case: Case) -> list[Message]:

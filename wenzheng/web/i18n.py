@@ -311,6 +311,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "notice.bulk_none": ("请先勾选工单。", "Tick some cases first."),
     "cases.channel": ("渠道", "Channel"),
+    "cases.region": ("地区", "Region"),
+    "cases.region_hint": ("如 芦山县、龙门乡", "e.g. 芦山县, 龙门乡"),
     "cases.window": ("时间", "Opened"),
     "cases.window_hours": ("{n} 小时内", "last {n} h"),
     "cases.any_time": ("不限", "any time"),

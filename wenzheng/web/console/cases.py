@@ -70,6 +70,7 @@ def queue_page(
     channel: str = "",
     hours: int = 0,
     assignee: int = 0,
+    region: str = "",
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> Response:
@@ -84,6 +85,7 @@ def queue_page(
         channel=channel if channel in QUEUE_CHANNELS else "",
         hours=max(0, min(hours, 24 * 365)),
         assignee_id=assignee or None,
+        region=region.strip()[:40],
     )
     cases = queue_of_agency(db, actor, agency.id, wanted)
     assignees = {
