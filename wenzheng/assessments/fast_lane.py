@@ -83,7 +83,10 @@ class FastLane:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
     def _run(self) -> None:
-        models()  # load the models now, not when the first plea is waiting
+        try:
+            models()  # load the models now, not when the first plea is waiting
+        except Exception:
+            log.exception("fast lane: the triage models did not load; trying again with the first plea")
         while True:
             rounds = [self._queue.get()]
             ids = list(rounds[0])

@@ -17,6 +17,7 @@ The job depends on the engine:
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -41,6 +42,10 @@ WRITE_TURN = 16  # messages stored per write transaction of triage.assess_apart
 TURN_PAUSE_SECONDS = 0.002  # between two turns: longer than a waiting writer's poll (db._begin_immediate)
 LEASE_SECONDS = 120.0
 RUN_SECONDS = 1.0  # then triage.assess_apart hands over to a successor, queued behind the other due jobs
+# PostgreSQL: intake queues a job to run this long after its commit, and queues none while one waits, so that
+# each job assesses a batch (not a job per intake commit, a handful of messages each, at a job's cost).
+GATHER_SECONDS = 0.05
+GATHER_MARGIN_SECONDS = 0.01
 PENDING_FLAG = "wz_triage_pending"
 FAST_LANE = "wz_triage_fast_lane"  # session.info: ids of flagged messages, for the fast lane after the commit
 
@@ -63,7 +68,7 @@ def _enqueue_on_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT released: the outer commit queues the job
     if session.info.pop(PENDING_FLAG, False) and not _already_queued(session):
-        _enqueue(session)
+        _enqueue(session, after=_gather_for(session))
 
 
 def _fast_lane_on_commit(session: Session) -> None:
@@ -80,27 +85,38 @@ def _forget_fast_lane(session: Session, _previous: SessionTransaction) -> None:
 
 
 _JOBS = cast(Table, Job.__table__)
-_DUE = (
-    select(_JOBS.c.id)
-    .where(_JOBS.c.state == "queued", _JOBS.c.run_after <= bindparam("now"), _JOBS.c.task.in_((TASK, TASK_APART)))
-    .limit(1)
-)
+_QUEUED = select(_JOBS.c.id).where(_JOBS.c.state == "queued", _JOBS.c.task.in_((TASK, TASK_APART))).limit(1)
+_DUE = _QUEUED.where(_JOBS.c.run_after <= bindparam("now"))
+_AHEAD = _QUEUED.where(_JOBS.c.run_after > bindparam("now"))
 
 
 def _already_queued(session: Session) -> bool:
-    """On SQLite a queued assess job that has not started will see this message too, so another would only
-    compete for the one write lock. (One that has started holds a lease: its ``run_after`` is ahead.) Not on
-    PostgreSQL: a queued-looking job may already be running there, past its claim, and this message would wait
-    for the next one."""
-    if session.get_bind().dialect.name != "sqlite":
-        return False
-    return session.connection().execute(_DUE, {"now": utcnow()}).first() is not None
+    """Whether a triage job that will see this transaction's messages is queued already (then another would
+    only add work: on SQLite a contender for the one write lock, on PostgreSQL a job per intake commit, each
+    paying a job's cost for a handful of messages).
+
+    SQLite: a queued job that is due and has not started (one that has started holds a lease: its ``run_after``
+    is ahead). PostgreSQL: a job queued to run a moment from now (``GATHER_SECONDS``) — a due one may be running
+    already, past its claim, where this message would wait for the next one."""
+    now = utcnow()
+    if session.get_bind().dialect.name == "sqlite":
+        return session.connection().execute(_DUE, {"now": now}).first() is not None
+    ahead = now + dt.timedelta(seconds=GATHER_MARGIN_SECONDS)  # one about to start may miss this commit
+    return session.connection().execute(_AHEAD, {"now": ahead}).first() is not None
 
 
-def _enqueue(session: Session) -> None:
+def _gather_for(session: Session) -> dt.timedelta:
+    """On PostgreSQL a job gathers what intake commits for a moment before it runs (inline jobs run at once)."""
+    if session.get_bind().dialect.name == "sqlite" or get_settings().jobs_inline:
+        return dt.timedelta(0)
+    return dt.timedelta(seconds=GATHER_SECONDS)
+
+
+def _enqueue(session: Session, *, after: dt.timedelta = dt.timedelta(0)) -> None:
     from wenzheng.jobs.queue import enqueue  # the queue imports every task module, this one included
 
-    enqueue(session, TASK_APART if session.get_bind().dialect.name == "sqlite" else TASK, {})
+    task_name = TASK_APART if session.get_bind().dialect.name == "sqlite" else TASK
+    enqueue(session, task_name, {}, run_after=utcnow() + after)
 
 
 def install_triage_trigger() -> None:
