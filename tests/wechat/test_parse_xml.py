@@ -53,3 +53,15 @@ def test_what_the_fast_way_does_not_take_still_reads() -> None:
     declared = '<?xml version="1.0" encoding="ISO-8859-1"?><xml><Content>café</Content></xml>'.encode("latin-1")
     assert parse._plain_root(declared) is None
     assert parse.parse_xml(declared)["Content"] == "café"
+
+
+def test_a_declared_multibyte_encoding_is_a_clear_400_not_a_crash() -> None:
+    import pytest
+
+    from wenzheng.channels.wechat.parse import parse_xml
+    from wenzheng.errors import BadRequest
+
+    body = '<?xml version="1.0" encoding="GBK"?><xml><Content>求救</Content></xml>'.encode("gbk")
+    with pytest.raises(BadRequest) as refused:
+        parse_xml(body)
+    assert refused.value.code == "unsupported_encoding"

@@ -32,6 +32,10 @@ def parse_xml(body: bytes) -> dict[str, Any]:
             raise BadRequest("XML with a DTD or entity declarations is refused.", code="xml_forbidden") from exc
         except ET.ParseError as exc:
             raise BadRequest(f"The body is not well-formed XML ({exc}).", code="malformed_xml") from exc
+        except ValueError as exc:  # expat refuses multi-byte declared encodings such as GBK
+            raise BadRequest(
+                f"The XML declares an encoding we cannot read ({exc}); WeChat sends UTF-8.", code="unsupported_encoding"
+            ) from exc
     if root.tag != "xml":
         raise BadRequest("A WeChat push has <xml> as its root element.", code="malformed_xml")
     return _element(root)
