@@ -187,3 +187,8 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rowcount(result: object) -> int:
+    """Rows an INSERT, UPDATE or DELETE touched (a CursorResult's rowcount; typed as the plain Result it comes as)."""
+    return int(getattr(result, "rowcount", 0) or 0)

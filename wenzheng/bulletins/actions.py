@@ -19,7 +19,6 @@ from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
 from wenzheng.bulletins.access import published_bulletin
 from wenzheng.bulletins.audience import clean_audience, count_audience
-from wenzheng.bulletins.fanout import rowcount
 from wenzheng.bulletins.models import (
     Bulletin,
     BulletinDelivery,
@@ -28,7 +27,7 @@ from wenzheng.bulletins.models import (
     BulletinState,
     DeliveryState,
 )
-from wenzheng.db import utcnow
+from wenzheng.db import rowcount, utcnow
 from wenzheng.errors import Conflict, Forbidden, InvalidInput
 from wenzheng.jobs import queue
 from wenzheng.staff.actor import Actor

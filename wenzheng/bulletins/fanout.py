@@ -37,7 +37,7 @@ from wenzheng.bulletins.senders import Content, Outcome, Recipient, WeChatMode, 
 from wenzheng.channels.models import EmailBinding, SmsBinding
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.config import get_settings
-from wenzheng.db import utcnow
+from wenzheng.db import rowcount, utcnow
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.jobs import queue
 from wenzheng.jobs.models import Job
@@ -110,11 +110,6 @@ def expand_page(session: Session, bulletin: Bulletin, progress: BulletinFanout) 
     queue.enqueue(session, "bulletins.deliver", payload, agency_id=bulletin.agency_id)
     queue.enqueue(session, "bulletins.expand", {"bulletin_id": bulletin.id}, agency_id=bulletin.agency_id)
     return added
-
-
-def rowcount(result: object) -> int:
-    """Rows an INSERT or UPDATE touched (a CursorResult's rowcount; typed as the plain Result it is given as)."""
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:

@@ -30,7 +30,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.channels.wechat import api
 from wenzheng.channels.wechat.errors import AccessTokenRejected, WeChatNotConfigured
 from wenzheng.channels.wechat.models import WeChatAccessToken, WeChatBinding
-from wenzheng.db import utcnow
+from wenzheng.db import rowcount, utcnow
 from wenzheng.vault import unseal
 
 T = TypeVar("T")
@@ -82,9 +82,9 @@ def invalidate_token(session: Session, account: Account, failing: str) -> bool:
         .values(expires_at=None)
     )
     if _is_sqlite(session):
-        return _rowcount(session.execute(statement)) > 0
+        return rowcount(session.execute(statement)) > 0
     with _own_session(session) as own:
-        changed = _rowcount(own.execute(statement)) > 0
+        changed = rowcount(own.execute(statement)) > 0
         own.commit()
     return changed
 
@@ -157,7 +157,3 @@ def _own_session(session: Session) -> Session:
     # The caller's engine, but always in real transactions (the tests' arranging session is autocommit).
     bind = session.get_bind().execution_options(isolation_level="READ COMMITTED")
     return Session(bind=bind, expire_on_commit=False)
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
