@@ -64,6 +64,7 @@ def test_settings(database_url: str) -> Iterator[None]:
     os.environ["WENZHENG_DATABASE_URL"] = database_url
     os.environ["WENZHENG_MODE"] = "test"
     os.environ["WENZHENG_JOBS_INLINE"] = "true"
+    os.environ["WENZHENG_SQLITE_SYNCHRONOUS"] = "NORMAL"  # power-loss durability is not what the tests check
     reset_settings_cache()
     wz_db.reset_engine()
     upgrade(wz_db.get_engine())

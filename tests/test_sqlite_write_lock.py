@@ -76,3 +76,22 @@ def test_a_writer_gives_up_after_the_busy_timeout(another_writer: sqlite3.Connec
             assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 50
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [("FULL", 2), ("NORMAL", 1)])
+def test_commits_reach_the_disk_as_the_setting_says(
+    tmp_path: Path, is_postgres: bool, setting: str, pragma: int
+) -> None:
+    """FULL by default: an acknowledged message must survive a power loss, not only a crash of the process."""
+    if is_postgres:
+        pytest.skip("a SQLite pragma")
+    from wenzheng.config import Settings
+
+    assert Settings.model_fields["sqlite_synchronous"].default == "FULL"  # the tests themselves run with NORMAL
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/sync.db", sqlite_synchronous=setting)
+    engine = wz_db.make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == pragma
+    finally:
+        engine.dispose()

@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 import wenzheng.jobs.tasks  # noqa: F401 - registers the project's tasks for inline runs
 from wenzheng import __version__
+from wenzheng.assessments.core import models as triage_models
 from wenzheng.assessments.tasks import install_triage_trigger
 from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import Mode, get_settings
@@ -86,6 +87,9 @@ def create_app() -> FastAPI:
     }
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, overrides=overrides)
     if settings.mode is not Mode.TEST:
+        # The fast lane triages possible pleas in this process: load the models now, not when the first plea
+        # after a restart is waiting for them (0.2-0.5 s). Tests build many apps and load them on first use.
+        triage_models()
         # What is loaded by now lives as long as the process: a full collection need not walk it every time
         # (each one stalled every request for 60-100 ms under load). Not in tests, which build many apps.
         gc.freeze()

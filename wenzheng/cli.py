@@ -61,9 +61,11 @@ def worker(
     imports: list[str] = typer.Option([], "--import", help="Extra module with task definitions."),
 ) -> None:
     """Run background jobs until stopped (Ctrl-C finishes the current job first)."""
+    from wenzheng.assessments.core import models as triage_models
     from wenzheng.config import get_settings
     from wenzheng.jobs.worker import run_worker
 
+    triage_models()  # loaded before the first job claims a batch, not while messages wait
     run_worker(get_settings(), once=once, imports=tuple(imports))
 
 

@@ -60,6 +60,11 @@ def test_json_contract_is_exactly_the_documented_keys() -> None:
         ("小区物业乱收费，强烈要求查处", "complaint", "P2"),
         ("建议在学校门口增设红绿灯", "suggestion", "P2"),
         ("为雅安祈福，愿平安", "sympathy", "P3"),
+        # Short statements of an urgent need of named people: help, P1 — whatever the plea model (trained on long
+        # Weibo posts) thinks of them.
+        ("龙门乡青龙场村有三位老人行动不便，需要转移", "help", "P1"),
+        ("太平镇安置点缺饮用水和帐篷，约40人", "help", "P1"),
+        ("我们村三户人家需要转移吗？", "consultation", "P2"),
         ("Praying for everyone in Haiti, stay strong", "sympathy", "P3"),
     ],
 )
@@ -80,6 +85,18 @@ def test_a_plea_the_model_doubts_still_needs_a_look() -> None:
     assert doubted.intent != "missing_person"
     assert doubted.urgency == "P2"
     assert "model:plea=0.10" in doubted.cues
+
+
+def test_a_brief_stated_need_keeps_its_plea_when_the_model_doubts_it() -> None:
+    from wenzheng.triage.cues import find_cues
+    from wenzheng.triage.models import People
+    from wenzheng.triage.urgency import decide
+
+    hits = find_cues("安置点缺饮用水和帐篷", "zh")
+    brief = decide(hits, People(count=40), spam=False, brief=True, plea_probability=0.2, plea_threshold=0.55)
+    long = decide(hits, People(count=40), spam=False, brief=False, plea_probability=0.2, plea_threshold=0.55)
+    assert (brief.intent, brief.urgency) == ("help", "P1")
+    assert long.intent != "help"
 
 
 def test_english_rescue_plea_is_p0_with_the_model_cue() -> None:

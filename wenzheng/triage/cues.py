@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import ahocorasick
+import ahocorasick_rs
 
 # category → (Chinese pattern, English pattern)
 _LEXICON: dict[str, tuple[str, str]] = {
@@ -46,7 +46,7 @@ _LEXICON: dict[str, tuple[str, str]] = {
     ),
     "urgent_need": (
         r"急需|告急|缺水|没水|断水|缺粮|断粮|没吃的|没有吃的|缺药|缺少|匮乏|短缺|没有食物|无水|无食物|停水停电|断水断电|没水没电|"
-        r"没吃上|吃不上",
+        r"没吃上|吃不上|缺.{0,3}(?:饮用水|食物|粮食|药|帐篷|被子|衣物)|(?:需要|急需|需|等待|等着|无法|没法)(?:转移|撤离)",
         r"\bnothing to eat\b|\bno (?:food|water)\b|\bhungry\b|\bstarv\w*|\burgently need\b|\bneed (?:food|water)\b",
     ),
     "offer": (
@@ -117,10 +117,6 @@ class Hits:
         return bool(self.terms.get(category))
 
 
-_COMPILED = {
-    lang: {cat: re.compile(pair[index]) for cat, pair in _LEXICON.items()}  # applied to lower-cased text
-    for index, lang in enumerate(("zh", "en"))
-}
 _HASHTAG = re.compile(r"#[^#\n]{1,40}#|【#[^#】]{1,40}#】")
 _REGEX_SYNTAX = re.compile(r"[.^$*+?{}\[\]\\()|]")
 
@@ -147,7 +143,28 @@ def _top_level_terms(pattern: str) -> list[str]:
     return [*terms, "".join(current)]
 
 
-def _chinese_matchers() -> tuple[ahocorasick.Automaton, dict[str, re.Pattern[str]]]:
+def _word_start_first(pattern: str) -> re.Pattern[str]:
+    r"""The same matches, found about twice as fast: the terms that begin at a word boundary are tried together
+    behind one ``\b`` and a look-ahead for their first letters, instead of each alternative at every position."""
+    terms = _top_level_terms(pattern)
+    bounded = [term[2:] for term in terms if term.startswith(r"\b")]
+    others = [term for term in terms if not term.startswith(r"\b")]
+    if not bounded:
+        return re.compile(pattern)
+    firsts = {term[0] for term in bounded}
+    lead = r"\b(?=[" + "".join(sorted(firsts)) + "])" if all(c.isalnum() for c in firsts) else r"\b"
+    return re.compile("|".join([lead + "(?:" + "|".join(bounded) + ")", *others]))
+
+
+_COMPILED = {  # applied to lower-cased text
+    "zh": {cat: re.compile(pair[0]) for cat, pair in _LEXICON.items()},
+    "en": {cat: _word_start_first(pair[1]) for cat, pair in _LEXICON.items()},
+}
+
+
+def _chinese_matchers() -> tuple[
+    ahocorasick_rs.AhoCorasick, list[tuple[str, tuple[str, ...]]], dict[str, re.Pattern[str]]
+]:
     """Literal Chinese terms go into one Aho–Corasick automaton (one pass for every category); the few terms
     that need a regex stay in small per-category patterns."""
     literal: dict[str, list[str]] = {}
@@ -160,14 +177,12 @@ def _chinese_matchers() -> tuple[ahocorasick.Automaton, dict[str, re.Pattern[str
         rest = [term for term in terms if _REGEX_SYNTAX.search(term)]
         if rest:
             residual[category] = re.compile("|".join(rest))
-    automaton = ahocorasick.Automaton()
-    for term, categories in literal.items():
-        automaton.add_word(term, (term, tuple(categories)))
-    automaton.make_automaton()
-    return automaton, residual
+    entries = [(term, tuple(categories)) for term, categories in literal.items()]
+    automaton = ahocorasick_rs.AhoCorasick([term for term, _ in entries])  # every match, overlapping ones too
+    return automaton, entries, residual
 
 
-_ZH_AUTOMATON, _ZH_RESIDUAL = _chinese_matchers()
+_ZH_AUTOMATON, _ZH_TERMS, _ZH_RESIDUAL = _chinese_matchers()
 
 
 def find_cues(text: str, lang: str) -> Hits:
@@ -180,7 +195,8 @@ def find_cues(text: str, lang: str) -> Hits:
     text = text.lower()
     found: dict[str, dict[str, None]] = {}
     if lang == "zh":
-        for _, (term, categories) in _ZH_AUTOMATON.iter(text):
+        for index, _start, _end in _ZH_AUTOMATON.find_matches_as_indexes(text, overlapping=True):
+            term, categories = _ZH_TERMS[index]
             for category in categories:
                 found.setdefault(category, {})[term] = None
         for category, pattern in _ZH_RESIDUAL.items():

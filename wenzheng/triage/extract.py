@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import ahocorasick_rs
+
 from wenzheng.triage.gazetteer import Gazetteer, Match
 from wenzheng.triage.models import People, Place
 
@@ -92,6 +94,8 @@ _VULNERABLE_TERMS = (
     ("sick", ("病人", "患者", "透析", "胰岛素", "发烧", "高烧"), r"\bsick\b|\bpatients?\b|\bdialysis\b|\binsulin\b"),
 )
 _VULNERABLE_EN = tuple((name, re.compile(pattern)) for name, _, pattern in _VULNERABLE_TERMS)
+_VULNERABLE_ZH_GROUP = [group for group, (_, terms, _) in enumerate(_VULNERABLE_TERMS) for _term in terms]
+_VULNERABLE_ZH = ahocorasick_rs.AhoCorasick([term for _, terms, _ in _VULNERABLE_TERMS for term in terms])
 _TIMES_ZH = re.compile(
     r"\d{1,2}月\d{1,2}[日号](?:[上下]午|晚上?|凌晨|早上)?|\d{1,2}[:：]\d{2}|\d{1,2}点(?:\d{1,2}分|半)?|"
     r"昨天|今天|今晚|昨晚|前天|明天|凌晨|早上|上午|中午|下午|傍晚|晚上|半夜|刚才|刚刚|"
@@ -140,7 +144,11 @@ def find_people(text: str, lang: str = "zh") -> People:
 
 def _vulnerable(text: str, lang: str) -> tuple[str, ...]:
     if lang == "zh":
-        return tuple(name for name, terms, _ in _VULNERABLE_TERMS if any(term in text for term in terms))
+        groups = {
+            _VULNERABLE_ZH_GROUP[index]
+            for index, _, _ in _VULNERABLE_ZH.find_matches_as_indexes(text, overlapping=True)
+        }
+        return tuple(_VULNERABLE_TERMS[group][0] for group in sorted(groups))
     return tuple(name for name, pattern in _VULNERABLE_EN if pattern.search(text))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 
 _SUFFIXES = (
     "特别行政区",
@@ -64,17 +64,17 @@ class Gazetteer:
             short = short_name(division.name)
             if short != division.name and len(short) >= 2:
                 names.setdefault(short, []).append((division, True))
-        self._automaton = ahocorasick.Automaton()
-        for name, entries in names.items():
+        self._entries: list[tuple[tuple[Division, ...], bool]] = []
+        for entries in names.values():
             full = tuple(d for d, is_short in entries if not is_short)
-            self._automaton.add_word(name, (len(name), full or tuple(d for d, _ in entries), not full))
-        self._automaton.make_automaton()
+            self._entries.append((full or tuple(d for d, _ in entries), not full))
+        self._automaton = ahocorasick_rs.AhoCorasick(list(names), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
     def find(self, text: str) -> list[Match]:
         """Longest non-overlapping matches, with every division each name may mean."""
+        entries = self._entries
         found = [
-            Match(end - length + 1, end + 1, candidates, short)
-            for end, (length, candidates, short) in self._automaton.iter_long(text)
+            Match(start, end, *entries[index]) for index, start, end in self._automaton.find_matches_as_indexes(text)
         ]
         if not any(m.short for m in found):
             return found

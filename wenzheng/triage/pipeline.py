@@ -21,7 +21,7 @@ from wenzheng.triage.moderate import moderate
 from wenzheng.triage.normalize import detect_language, normalize_batch
 from wenzheng.triage.route import as_rules, route
 from wenzheng.triage.textmodel import LinearTextModel, SharedCharGrams
-from wenzheng.triage.urgency import decide, decide_intent
+from wenzheng.triage.urgency import BRIEF_CHARS, decide, decide_intent
 
 ROUTER = "router_zh"
 LIFE_SAFETY = "life_safety_en"
@@ -162,6 +162,7 @@ def _one(
         people,
         spam=moderation.spam,
         located=located,
+        brief=len(head) <= BRIEF_CHARS,
         life_probability=life_probability,
         plea_probability=plea_probability,
         plea_threshold=models.plea_threshold,

@@ -21,6 +21,9 @@ LIFE_P0 = 0.5
 LIFE_P1 = 0.25
 LIFE_P2 = 0.1
 LIFE_RESCUE_FLOOR = 0.1  # a lexicon rescue plea the model doubts this much still goes to P1
+# The plea model learnt from Weibo posts (long, forwarded, full of hashtags); a message this short that states an
+# urgent need of named people is outside what it knows, and the lexicon keeps the last word.
+BRIEF_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ def decide(
     *,
     spam: bool,
     located: bool = False,
+    brief: bool = False,
     life_probability: float | None = None,
     plea_probability: float | None = None,
     plea_threshold: float = 0.5,
@@ -91,7 +95,8 @@ def decide(
     demoted = False
     if plea_probability is not None:
         lexicon_intent = intent
-        intent = _with_plea_model(intent, hits, people, located, plea_probability >= plea_threshold)
+        is_plea = plea_probability >= plea_threshold or (brief and _stated_need(hits, people))
+        intent = _with_plea_model(intent, hits, people, located, is_plea)
         demoted = lexicon_intent in PLEA_INTENTS and intent not in PLEA_INTENTS
     if life_probability is None:
         level = _level(intent, hits, people)
@@ -121,6 +126,12 @@ def _with_plea_model(intent: str, hits: Hits, people: People, located: bool, is_
     return intent
 
 
+def _stated_need(hits: Hits, people: People) -> bool:
+    """An urgent need of named people (「三位老人行动不便，需要转移」, 「缺饮用水和帐篷，约40人」)."""
+    asking = hits.has("consultation")  # 「需要转移吗?」 asks, it does not plead
+    return hits.has("urgent_need") and bool(people.vulnerable or people.count) and not asking
+
+
 def _level(intent: str, hits: Hits, people: People) -> Urgency:
     vulnerable = bool(people.vulnerable)
     if intent == "rescue":
@@ -128,7 +139,9 @@ def _level(intent: str, hits: Hits, people: People) -> Urgency:
     if intent == "missing_person":
         return "P0" if "children" in people.vulnerable and hits.has("self") else "P1"
     if intent == "help":
-        return "P1" if vulnerable or hits.has("medical") or hits.has("plea") else "P2"
+        # Vulnerable people, the sick, a plea, or a group short of water, food or shelter: urgent needs (P1).
+        group_short = hits.has("urgent_need") and bool(people.count)
+        return "P1" if vulnerable or hits.has("medical") or hits.has("plea") or group_short else "P2"
     if intent == "report" and hits.has("danger"):
         return "P1" if people.count or people.injured else "P2"
     if intent in {"sympathy", "report", "other"}:

@@ -1,0 +1,34 @@
+"""The lexicon's matchers: the fast forms find exactly what the plain patterns find."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from wenzheng.triage import cues
+
+SENTENCES = [
+    "we are trapped under the rubble in delmas 33, my mother is injured, please help us",
+    "is there any water? when will the food come? can i get a tent",
+    "stuck since yesterday, can't breathe, heart attack, emergency!!",
+    "praying for haiti, stay strong. according to officials the death toll rose",
+    "we can offer free food and shelter; volunteers needed at the clinic",
+    "no food no water, hungry children, urgently need medicine",
+    "my brother is missing, we have not heard from him; looking for him near the hospital",
+    "a broken leg and a broken bones fracture; amputated; burning house on fire",
+]
+
+
+@pytest.mark.parametrize("category", sorted(cues._LEXICON))
+def test_english_matchers_find_what_the_plain_patterns_find(category: str) -> None:
+    plain = re.compile(cues._LEXICON[category][1])
+    fast = cues._COMPILED["en"][category]
+    assert [fast.findall(s) for s in SENTENCES] == [plain.findall(s) for s in SENTENCES]
+
+
+def test_chinese_terms_are_found_overlapping_and_in_order() -> None:
+    hits = cues.find_cues("我们被困在了宿舍,房子塌了,救救我们", "zh")
+    assert hits.terms["danger"] == ("被困", "困在", "塌了")
+    assert "救救" in hits.terms["plea"]
+    assert "sos" in cues.find_cues("SOS 救命", "zh").terms["sos"]
