@@ -69,6 +69,7 @@ class FakeWeChat:
     mass_list_blocked: threading.Event = field(default_factory=threading.Event)
     mass_list_calls: int = 0
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    video_cdn_down: bool = False  # the address media/get gives for a video answers 502
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def register_app(self, app_id: str, secret: str) -> None:
@@ -130,6 +131,7 @@ class FakeApp:
                 Route("/cgi-bin/message/template/send", self.template_send, methods=["POST"]),
                 Route("/cgi-bin/media/upload", self.media_upload, methods=["POST"]),
                 Route("/cgi-bin/media/get", self.media_get, methods=["GET"]),
+                Route("/video-cdn/{media_id}", self.video_file, methods=["GET"]),
             ]
         )
 
@@ -287,7 +289,21 @@ class FakeApp:
             # WeChat answers errors of this download API as JSON labelled text/plain.
             return Response(json.dumps({"errcode": 40007, "errmsg": "invalid media_id"}), media_type="text/plain")
         content, content_type = found
+        if content_type.startswith("video/"):  # WeChat answers a video with where to fetch it, not the file
+            video_url = f"{request.base_url}video-cdn/{recorded.params['media_id']}"
+            return Response(json.dumps({"video_url": video_url}), media_type="text/plain")
         return Response(content, media_type=content_type, headers={"Content-Disposition": 'attachment; filename="m"'})
+
+    async def video_file(self, request: Request) -> Response:
+        recorded = await self._record(request, parse_json=False)
+        assert "access_token" not in recorded.params  # the address is a plain download, no token attached
+        with self.state.lock:
+            found = self.state.media.get(request.path_params["media_id"])
+        if self.state.video_cdn_down:
+            return Response("bad gateway", status_code=502)
+        if found is None or not found[1].startswith("video/"):
+            return Response("not found", status_code=404)
+        return Response(found[0], media_type=found[1])
 
 
 class FakeServer:

@@ -105,6 +105,44 @@ def test_fetch_media_stores_the_bytes_by_their_sha256(
     assert [job.state for job in fetch_jobs(db)] == ["done"]
 
 
+def test_a_video_is_fetched_from_the_address_media_get_gives(
+    db: Session, session: Session, tenant: Tenant, wechat: FakeWeChat
+) -> None:
+    clip = b"\x00\x00\x00\x18ftypmp42" + "被困视频".encode() * 500
+    wechat.media["MEDIA_VIDEO"] = (clip, "video/mp4")
+    row = attachment(db, tenant, "MEDIA_VIDEO")
+
+    fetch(session, row)
+
+    stored = reloaded(db, row)
+    assert (stored.state, stored.sha256, stored.content_type) == (
+        "stored",
+        hashlib.sha256(clip).hexdigest(),
+        "video/mp4",
+    )
+    assert wechat.count(GET) == 1 and wechat.count("/video-cdn/MEDIA_VIDEO") == 1
+
+
+def test_a_video_address_that_fails_leaves_the_attachment_pending_for_the_retry(
+    db: Session, session: Session, tenant: Tenant, wechat: FakeWeChat
+) -> None:
+    wechat.media["MEDIA_VIDEO"] = (b"\x00\x00\x00\x18ftypmp42clip", "video/mp4")
+    wechat.video_cdn_down = True
+    row = attachment(db, tenant, "MEDIA_VIDEO")
+
+    fetch(session, row)
+
+    assert reloaded(db, row).state == "pending"
+    assert [(job.state, job.attempts) for job in fetch_jobs(db)] == [("queued", 1)]
+    assert stored_files() == []
+
+    wechat.video_cdn_down = False
+    run_until_idle(wz_db.session_factory(), "test", now=utcnow() + dt.timedelta(hours=1))
+
+    assert reloaded(db, row).state == "stored"
+    assert len(stored_files()) == 1
+
+
 def test_fetch_media_is_idempotent_and_the_same_bytes_are_kept_once(
     db: Session, session: Session, tenant: Tenant, wechat: FakeWeChat
 ) -> None:

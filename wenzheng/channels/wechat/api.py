@@ -77,19 +77,34 @@ def upload(path: str, access_token: str, params: dict[str, str], file: tuple[str
 
 
 def download(path: str, access_token: str, params: dict[str, str], *, max_bytes: int) -> Download:
-    """GET a file. A JSON answer is WeChat's error (40007 for an expired media id), never the file."""
+    """GET a file. A JSON answer is WeChat's error (40007 for an expired media id), never the file — except for
+    a video, which media/get answers with ``{"video_url": …}``: a second GET, without the token, fetches it."""
+    content, content_type = _get_file(path, {"access_token": access_token, **params}, max_bytes)
+    if _is_json(content_type, content):
+        answer = checked(_json(content, path))
+        video_url = answer.get("video_url")
+        if not isinstance(video_url, str) or not video_url.startswith(("https://", "http://")):
+            raise WeChatUnreachable(f"{path} answered JSON without a file")
+        content, content_type = _get_file(video_url, {}, max_bytes, default_type="video/mp4")
+        if _is_json(content_type, content):
+            raise WeChatUnreachable("the video address answered JSON, not the video")
+    return Download(content=content, content_type=content_type.split(";")[0].strip())
+
+
+def _get_file(
+    url: str, params: dict[str, str], max_bytes: int, default_type: str = "application/octet-stream"
+) -> tuple[bytes, str]:
+    """The body and content type of a GET (``url`` relative to the API base, or absolute), at most ``max_bytes``."""
     try:
-        with http_client().stream("GET", path, params={"access_token": access_token, **params}) as response:
-            content_type = response.headers.get("content-type", "application/octet-stream")
+        with http_client().stream("GET", url, params=params) as response:
+            content_type = response.headers.get("content-type", default_type)
             content = _read_limited(response, max_bytes)
     except httpx.HTTPError as error:
         raise WeChatUnreachable(_describe(error)) from error
     if response.status_code != 200:
-        raise WeChatUnreachable(f"HTTP {response.status_code} from {path}")
-    if _is_json(content_type, content):
-        checked(_json(content, path))
-        raise WeChatUnreachable(f"{path} answered JSON without a file")
-    return Download(content=content, content_type=content_type.split(";")[0].strip())
+        where = url.split("?", 1)[0]
+        raise WeChatUnreachable(f"HTTP {response.status_code} from {where}")
+    return content, content_type
 
 
 def _send(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
