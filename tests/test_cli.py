@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from wenzheng.accounts.models import Account, AccountNameChange
-from wenzheng.agencies.models import Agency
+from wenzheng.agencies.models import Agency, Department
+from wenzheng.cases.models import Case
 from wenzheng.cli import app
+from wenzheng.messages.models import Message
 from wenzheng.staff.models import Membership, User
 
 runner = CliRunner()
@@ -69,6 +71,22 @@ def test_demo_seeds_once_and_prints_logins(db: Session) -> None:
     assert account.name == "芦山地震救助" and account.verified
     change = db.execute(select(AccountNameChange).where(AccountNameChange.account_id == account.id)).scalar_one()
     assert change.old_name == "四川雅安"
+    # Its first messages are triaged, routed by the demo's rules and assigned round-robin to whoever is on duty.
+    rows = db.execute(
+        select(Message.text, Case.urgency, Case.intent, Department.name, User.username)
+        .join(Case, Case.id == Message.case_id)
+        .outerjoin(Department, Department.id == Case.department_id)
+        .outerjoin(User, User.id == Case.assignee_id)
+        .where(Message.account_id == account.id, Message.channel_message_id.like("demo-%"))
+    ).all()
+
+    def case_of(start: str) -> tuple[str, str, str | None, str | None]:
+        [found] = [(urgency, intent, dep, who) for text, urgency, intent, dep, who in rows if text.startswith(start)]
+        return found
+
+    assert case_of("我们被困在姚桥") == ("P0", "rescue", "救援协调科", "yaan-operator")
+    assert case_of("龙门乡青龙场") == ("P1", "help", "物资保障科", "yaan-operator2")
+    assert case_of("太平镇安置点") == ("P1", "help", "物资保障科", "yaan-operator2")
 
 
 def test_db_upgrade_reports_the_revision() -> None:

@@ -16,6 +16,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
+from wenzheng.cases.assign import do_set_on_duty, do_set_staffing
 from wenzheng.cases.calendar import do_set_calendar_days, parse_days
 from wenzheng.channels.email.actions import do_set_email_address
 from wenzheng.channels.sms.actions import do_set_sms_number
@@ -24,6 +25,7 @@ from wenzheng.config import get_settings
 from wenzheng.intake.actions import accept
 from wenzheng.intake.inbound import Inbound
 from wenzheng.intake.replies import decide_reply
+from wenzheng.routing.actions import do_create_routing_rule
 from wenzheng.staff.actions import do_add_staff, do_create_user
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
@@ -154,10 +156,21 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
     return logins + _login_rows()
 
 
+# 派单 in the demo: the emergency office routes pleas to its rescue desk and needs to its supplies desk, where an
+# operator is on duty for each, so new cases are assigned round-robin as they are triaged.
+# (department, rule name, intents, keywords, priority)
+DEMO_ROUTING = (
+    ("救援协调科", "救援与寻人", "rescue,missing_person", "", 20),
+    ("物资保障科", "物资与转移", "help", "物资,帐篷,饮用水,转移,安置", 10),
+    ("信息发布科", "咨询", "consultation", "", 1),
+)
+DEMO_DUTY = (("yaan-operator", "救援协调科"), ("yaan-operator2", "物资保障科"))
+DEMO_CAPACITY = 20
+
+
 def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     agency = do_create_agency(session, actor, slug=spec.slug, name=spec.name)
-    for department in spec.departments:
-        do_create_department(session, actor, agency, name=department)
+    departments = {name: do_create_department(session, actor, agency, name=name) for name in spec.departments}
     do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_HOLIDAYS), working=False)
     do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_WORKING_WEEKENDS), working=True)
     account = do_create_account(
@@ -174,14 +187,13 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
         do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
         do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)
         do_set_email_address(session, actor, account, f"yaan@{get_settings().mail_domain}")
-        _seed_messages(session, account)
         _seed_followers(session, account)
         for match_type, pattern, reply, priority in DEMO_AUTO_REPLIES:
             do_create_auto_reply(
                 session, actor, account, match_type=match_type, pattern=pattern, reply_text=reply, priority=priority
             )
-    for username, display_name, role in spec.staff:
-        do_add_staff(
+    members = {
+        username: do_add_staff(
             session,
             actor,
             agency,
@@ -190,7 +202,25 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
             display_name=display_name,
             password=DEMO_PASSWORD,
         )
+        for username, display_name, role in spec.staff
+    }
     if spec.account_slug == "yaan":
+        for department, name, intents, keywords, priority in DEMO_ROUTING:
+            do_create_routing_rule(
+                session,
+                actor,
+                departments[department],
+                name=name,
+                categories=intents,
+                keywords=keywords,
+                priority=priority,
+            )
+        for username, department in DEMO_DUTY:
+            do_set_staffing(
+                session, actor, members[username], department=departments[department], capacity=DEMO_CAPACITY
+            )
+            do_set_on_duty(session, actor, members[username], on_duty=True)
+        _seed_messages(session, account)  # after the rules and the rota, so its cases are routed and assigned
         _seed_bulletins(session, account)
 
 

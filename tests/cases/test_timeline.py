@@ -28,7 +28,32 @@ def test_answers_and_personal_data_views_are_on_the_case_timeline(client: TestCl
         data={"csrf_token": csrf(page), "text": "已通知自来水公司。", "channel": "web"},
     )
     timeline = client.get(f"/console/cases/{first.id}").text.split("处理记录")[1]
-    assert "worker:case:open" in timeline
-    assert "console:message:reply" in timeline and "console:message:view_personal_data" in timeline
+    # In words, not action codes: opened by triage, the view of the phone number, the answer.
+    assert "分诊立案" in timeline
+    assert "查看个人信息" in timeline and "答复群众" in timeline
+    assert "console:" not in timeline and "worker:" not in timeline
+    assert timeline.index("分诊立案") < timeline.index("查看个人信息") < timeline.index("答复群众")
     unrelated = client.get(f"/console/cases/{other.id}").text.split("处理记录")[1]
-    assert "console:message:reply" not in unrelated and "view_personal_data" not in unrelated
+    assert "答复群众" not in unrelated and "查看个人信息" not in unrelated
+    assert "分诊立案" in unrelated
+
+
+def test_a_timeline_entry_without_words_shows_its_action_code() -> None:
+    from wenzheng.web.templating import _action_text
+
+    assert _action_text("console:case:assign", "zh") == "指定承办人"
+    assert _action_text("worker:case:assign", "en") == "assigned it"
+    assert _action_text("console:case:something_new", "zh") == ""
+
+
+def test_every_action_a_case_timeline_can_show_has_words() -> None:
+    import re
+    from pathlib import Path
+
+    import wenzheng
+    from wenzheng.web.i18n import MESSAGES
+
+    source = "\n".join(p.read_text() for p in Path(wenzheng.__file__).parent.rglob("*.py"))
+    actions = set(re.findall(r"\"[a-z]+:((?:case|message|attachment):[a-z_]+)\"", source))
+    assert {"case:open", "case:assign", "message:reply"} <= actions  # the scan finds them
+    assert sorted(a for a in actions if f"audit_action.{a}" not in MESSAGES) == []

@@ -39,6 +39,12 @@ def _notice(request: Request, key: str, lang: str) -> str:
     return translate(key, lang).format_map(numbers)
 
 
+def _action_text(action: str, lang: str) -> str:
+    """An audited action in words for the timeline (``console:case:assign`` → 指定承办人); "" when none is known."""
+    key = "audit_action." + action.split(":", 1)[-1]
+    return translate(key, lang) if key in MESSAGES else ""
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
@@ -46,6 +52,7 @@ def render(
     full: dict[str, Any] = {
         "lang": lang,
         "t": lambda key: translate(key, lang),
+        "action_text": lambda action: _action_text(action, lang),
         "actor": getattr(request.state, "actor", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
