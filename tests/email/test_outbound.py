@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from tests.email.helpers import inbound_messages, outbound_messages
 from tests.email.mails import ACCOUNT_ADDRESS, CITIZEN, mail, send
-from tests.email.servers import Sink, free_port, wait_for
-from tests.factories import Tenant
+from tests.email.servers import Received, Sink, free_port, wait_for
+from tests.factories import SYSTEM, Tenant
 from wenzheng.accounts.models import Account
 from wenzheng.attachments.store import get_store
 from wenzheng.channels.email.outbound import MailRejected, MailUnavailable, send_reply
@@ -144,3 +144,39 @@ def test_a_reply_is_refused_at_once_for_what_is_not_a_citizens_mail(
     with pytest.raises(InvalidInput) as empty:
         queue_reply(tx_db, tx_db.get_one(Message, question.id), "   ")
     assert empty.value.code == "field_required"
+
+
+def test_a_rating_answered_by_mail_from_a_phone_is_recorded_and_thanked(
+    db: Session, tenant: Tenant, listener: tuple[str, int], sink: Sink
+) -> None:
+    from wenzheng.cases.actions import do_move_case
+    from wenzheng.cases.followup import RATING_REQUEST, THANKS
+    from wenzheng.cases.models import Case
+
+    question = _citizen_mail(db, listener[1], message_id="q-rate@example.com", subject="路灯不亮")
+    wait_for(lambda: sink.mails_to(CITIZEN), what="the acknowledgement")
+    case = db.get_one(Case, question.case_id)
+    do_move_case(db, SYSTEM, case, to_state="resolved")  # 办结: asks every citizen of the case for a rating
+    request = wait_for(
+        lambda: [m for m in outbound_messages(db) if m.text == RATING_REQUEST.format(ref=case.ref)],
+        what="the rating request",
+    )[0]
+    answer = mail(
+        "5\n\n发自我的iPhone\n\n------------------ 原始邮件 ------------------\n发件人: help\n" + request.text,
+        subject="Re: 路灯不亮",
+        in_reply_to=request.channel_message_id,
+    )
+    send(listener[1], answer)
+
+    db.expire_all()
+    rated = db.get_one(Case, case.id)
+    assert (rated.rating, rated.rated_at is not None) == (5, True)
+    assert inbound_messages(db)[-1].case_id == case.id  # the digit joined the case it rates
+
+    def body(received: Received) -> str:
+        parsed = email.message_from_bytes(received.content, policy=email.policy.default)
+        part = parsed.get_body(preferencelist=("plain",))
+        return str(part.get_content()) if part is not None else ""
+
+    expected = THANKS.format(rating=5, ref=case.ref)
+    wait_for(lambda: [r for r in sink.mails_to(CITIZEN) if expected in body(r)], what="the thanks by mail")

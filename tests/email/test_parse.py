@@ -82,3 +82,15 @@ def test_an_answer_keeps_only_what_it_adds() -> None:
     below = "> 已收到您的消息\n我在下面写：地址是大北街"
     assert parse_mail(mail(below, in_reply_to="ack@ours").as_bytes()).text == "我在下面写：地址是大北街"
     assert parse_mail(mail(body).as_bytes()).text == body  # not an answer (a forward): kept whole
+
+
+def test_an_answer_from_a_phone_loses_its_signature() -> None:
+    """A rating answered from a phone is the lone digit the follow-up looks for."""
+    iphone = "5\n\n发自我的iPhone\n\n----- 原始邮件 -----\n发件人: help@yaan.example.cn\n请评价"
+    assert parse_mail(mail(iphone, in_reply_to="ack@ours").as_bytes()).text == "5"
+    dashes = "4\n-- \n王芳\n雅安市雨城区"
+    assert parse_mail(mail(dashes, in_reply_to="ack@ours").as_bytes()).text == "4"
+    outlook = "已解决，谢谢\n\nGet Outlook for Android"
+    assert parse_mail(mail(outlook, in_reply_to="ack@ours").as_bytes()).text == "已解决，谢谢"
+    told = "我的地址--雨城区大北街\n发自我的手机"  # a "--" inside a line is not a delimiter
+    assert parse_mail(mail(told, in_reply_to="ack@ours").as_bytes()).text == "我的地址--雨城区大北街"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from wenzheng import db
 from wenzheng.accounts.models import Account
 from wenzheng.attachments.store import get_store
+from wenzheng.cases.followup import rating_reply
 from wenzheng.channels.email.bindings import account_by_address
 from wenzheng.channels.email.parse import CHANNEL, MailAttachment, ParsedMail, parse_mail
 from wenzheng.channels.email.tasks import ACKNOWLEDGE_TASK
@@ -142,6 +143,9 @@ def _citizen_of_sender(session: Session, account: Account, sender: str) -> int |
 def _decide_reply(session: Session, account: Account, message: Message, *, parent: Message | None) -> Reply | None:
     if parent is None or STATUS_QUERY.match(message.text):
         return decide_reply(session, account, message)
+    rated = rating_reply(session, message)  # 回访: 「5」 answered to our request for a rating
+    if rated is not None:
+        return text_reply(rated)
     first = session.get_one(Message, conversation_id(parent))
     return text_reply(FOLLOW_UP_REPLY.format(ref=first.ref or message.ref))
 

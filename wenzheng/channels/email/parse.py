@@ -31,6 +31,11 @@ QUOTE_START = re.compile(
     r"|On\b.{0,200}\bwrote:|在.{0,200}写道[:：]|发件人[:：]|From:\s.+@)",
     re.IGNORECASE,
 )
+# Where a signature starts: the "-- " delimiter (RFC 3676), or the line a phone's mail program adds.
+SIGNATURE_START = re.compile(
+    r"^(?:--$|(?:发自我的|来自我的|Sent from my |Get Outlook for ).{0,40}$)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -132,11 +137,12 @@ def body_text(message: email.message.Message) -> str:
 
 
 def without_quote(text: str) -> str:
-    """What an answer adds: the text before the quoted mail it answers, without "> " lines. The whole
-    text when nothing would be left (a citizen who writes below the quote)."""
+    """What an answer adds: the text before the quoted mail it answers and before the sender's signature,
+    without "> " lines (so a rating answered as 「5」 from a phone is just 「5」). The whole text when nothing
+    would be left (a citizen who writes below the quote)."""
     kept = []
     for line in text.split("\n"):
-        if QUOTE_START.match(line):
+        if QUOTE_START.match(line) or SIGNATURE_START.match(line.strip()):
             break
         if not line.lstrip().startswith(">"):
             kept.append(line)
