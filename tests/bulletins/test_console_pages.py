@@ -380,3 +380,58 @@ def test_another_agencys_staff_get_not_found(client: TestClient, db: Session, te
     cancelled = client.post(f"/console/bulletins/{bulletin.id}/cancel", data={"csrf_token": csrf, "reason": "x"})
     assert cancelled.status_code == 404
     assert _only_bulletin(db).state == BulletinState.DRAFT
+
+
+def _red_alert() -> dict[str, str]:
+    return {
+        "kind": "alert",
+        "title": "暴雨红色预警",
+        "body": "",
+        "cap_event": "暴雨",
+        "cap_category": "Met",
+        "cap_urgency": "Immediate",
+        "cap_certainty": "Likely",
+        "cap_response_type": "Shelter",
+        "cap_instruction": "请立即停止户外活动，远离河道。",
+        "warning_colour": "red",
+        "expires_at": _future_local(),
+        "area_desc": "雅安市芦山县全境",
+        "area_codes": "511826",
+    }
+
+
+def test_a_sent_alert_is_updated_and_then_lifted_by_alerts_that_refer_to_it(
+    client: TestClient, db: Session, tenant: Tenant, wechat: FakeWeChat
+) -> None:
+    add_followers(db, tenant, "wechat", 2)
+    csrf = login(client, tenant.admin.username)
+    first = _compose(client, tenant, csrf, intent="send_now", **_red_alert())
+    original = _only_bulletin(db)
+    assert first.status_code == 303 and original.state == BulletinState.SENT
+    page = client.get(f"/console/bulletins/{original.id}").text
+    assert "发布预警更新" in page and "解除预警" in page
+
+    form = client.get(
+        f"/console/accounts/{tenant.account.id}/bulletins/new?kind=alert&msg_type=Update&supersedes={original.id}"
+    ).text
+    assert f'name="supersedes_id" value="{original.id}"' in form and 'name="msg_type" value="Update"' in form
+    assert "【更新】暴雨红色预警" in form and "雅安市芦山县全境" in form  # starts from the alert it updates
+    update_fields = {**_red_alert(), "title": "【更新】暴雨橙色预警", "warning_colour": "orange"}
+    update_fields |= {"msg_type": "Update", "supersedes_id": str(original.id), "expires_at": _future_local(2)}
+    _compose(client, tenant, csrf, intent="send_now", **update_fields)
+    db.expire_all()
+    update = db.scalars(select(Bulletin).where(Bulletin.supersedes_id == original.id)).one()
+    assert (update.msg_type, update.warning_colour, update.state) == ("Update", "orange", BulletinState.SENT)
+    document = client.get(f"/c/{tenant.account.slug}/bulletins/{update.id}/cap.xml").text
+    assert "<msgType>Update</msgType>" in document and "<references>" in document
+
+    lift = client.get(
+        f"/console/accounts/{tenant.account.id}/bulletins/new?kind=alert&msg_type=Cancel&supersedes={update.id}"
+    ).text
+    assert "【解除】暴雨橙色预警" in lift and "AllClear" in lift and "这将解除以下预警" in lift
+    # Another account's alert, or a draft, cannot be superseded: 404, not a prefilled form.
+    draft = do_create_bulletin(db, actor_for_user(db, tenant.admin), tenant.account, NOTICE_DRAFT)
+    missing = client.get(
+        f"/console/accounts/{tenant.account.id}/bulletins/new?kind=alert&msg_type=Update&supersedes={draft.id}"
+    )
+    assert missing.status_code == 404

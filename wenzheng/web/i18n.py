@@ -738,6 +738,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit_action.citizen:view_personal_data": ("查看群众个人信息", "viewed the citizen's personal data"),
     "audit_action.case:view_personal_data": ("查看个人信息", "viewed personal data"),
     "audit_action.message:view_personal_data": ("查看个人信息", "viewed personal data"),
+    "bulletins.update_alert": ("发布预警更新", "Update this alert"),
+    "bulletins.cancel_alert": ("解除预警", "Lift this alert"),
+    "bulletins.supersedes_Update": ("这是对以下预警的更新：", "This updates the alert"),
+    "bulletins.supersedes_Cancel": ("这将解除以下预警：", "This lifts the alert"),
+    "bulletins.supersedes_hint": (
+        "接收方据此替换原预警（CAP references）；请重新设定失效时间。",
+        "receivers replace the earlier alert with it (CAP references); set a new expiry.",
+    ),
     "error.title": ("出错了", "Something went wrong"),
     "error.code": ("错误代码", "Error code"),
 }

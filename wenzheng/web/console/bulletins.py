@@ -26,8 +26,9 @@ from wenzheng.agencies.models import Agency
 from wenzheng.attachments.store import get_store
 from wenzheng.audit.models import AuditEvent
 from wenzheng.bulletins import cap
-from wenzheng.bulletins.access import bulletin_for, bulletins_of_account
+from wenzheng.bulletins.access import bulletin_for, bulletins_of_account, published_bulletin
 from wenzheng.bulletins.actions import (
+    TITLE_MAX,
     Draft,
     do_approve_bulletin,
     do_cancel_bulletin,
@@ -276,12 +277,40 @@ def new_bulletin_page(
     request: Request,
     account_id: int,
     kind: str = "",
+    supersedes: int = 0,
+    msg_type: str = "",
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> Response:
     account = access_account_by_id(db, actor, account_id, minimum=Role.OPERATOR)
     compose = ComposeForm(kind=kind if kind in BulletinKind.ALL else BulletinKind.NOTICE)
+    if supersedes and msg_type in cap.SUPERSEDING_MSG_TYPES:
+        earlier = published_bulletin(db, account.id, supersedes)  # NotFound for drafts and others' alerts
+        if earlier.kind == BulletinKind.ALERT:
+            compose = superseding_form(earlier, msg_type, _timezone(db, account.agency_id))
     return _form_page(request, db, actor, account, compose)
+
+
+SUPERSEDING_TITLE = {"Update": "【更新】", "Cancel": "【解除】"}
+
+
+def superseding_form(earlier: Bulletin, msg_type: str, tz: str) -> ComposeForm:
+    """The compose form for an Update or a Cancel of a published alert: its fields to start from, pointing at it
+    (CAP ``references``), with a fresh expiry to choose; an all-clear carries no colour or response."""
+    compose = ComposeForm.from_bulletin(earlier, tz)
+    compose.scheduled_for = ""
+    title = earlier.title
+    for prefix in SUPERSEDING_TITLE.values():
+        title = title.removeprefix(prefix)
+    compose.title = (SUPERSEDING_TITLE[msg_type] + title)[:TITLE_MAX]
+    compose.alert.update(msg_type=msg_type, supersedes_id=str(earlier.id), expires_at="")
+    if msg_type == "Cancel":  # 解除: the same event and area, nothing more to do
+        compose.body = ""
+        compose.alert.update(cap_instruction=ALL_CLEAR_TEXT, cap_response_type="AllClear", cap_urgency="Past")
+    return compose
+
+
+ALL_CLEAR_TEXT = "预警已解除，可恢复正常生产生活，请继续关注官方发布的信息。"
 
 
 @router.post("/accounts/{account_id}/bulletins")
@@ -526,6 +555,11 @@ def allowed_actions(actor: Actor, bulletin: Bulletin) -> dict[str, bool]:
         and bulletin.kind == BulletinKind.ALERT
         and state in (BulletinState.DRAFT, BulletinState.PENDING),
         "cancel": approver and state not in (BulletinState.SENT, BulletinState.CANCELLED),
+        # A published alert is adjusted or lifted by a new alert that refers to it (CAP Update / Cancel).
+        "supersede": role.at_least(Role.OPERATOR)
+        and bulletin.kind == BulletinKind.ALERT
+        and state in BulletinState.PUBLISHED
+        and bulletin.msg_type != "Cancel",
     }
 
 
