@@ -514,6 +514,31 @@ def test_subscribe_and_unsubscribe_through_http(
     assert rows(db, PushSubscription) == [] and rows(db, Follower)[0].state == "unfollowed"
 
 
+def test_a_position_sent_with_the_subscription_keeps_only_its_county(
+    db: Session, push_client: TestClient, account: Account, push_service: PushService
+) -> None:
+    from wenzheng.bulletins.audience import count_audience
+
+    base = f"/c/{account.slug}/push/subscriptions"
+    lushan = {**push_service.new_browser().to_json(), "position": {"latitude": 30.152, "longitude": 102.93}}
+    assert push_client.post(base, json=lushan, headers=JSON).status_code == 201
+    assert push_client.post(base, json=push_service.new_browser().to_json(), headers=JSON).status_code == 201
+    regions = sorted((f.region_code or "") for f in rows(db, Follower))
+    assert regions == ["", "511826"]  # 芦山县; the other browser gave no position
+    assert count_audience(db, account.id, {"regions": ["511800"]})["total"] == 1  # an alert for 雅安市 reaches it
+    assert "30.152" not in str([vars(f) for f in rows(db, Follower)])  # the position itself is not kept
+    for position in (
+        {"latitude": 91, "longitude": 0},
+        {"latitude": "30"},
+        [30, 102],
+        {"latitude": True, "longitude": 1},
+    ):
+        refused = push_client.post(
+            base, json={**push_service.new_browser().to_json(), "position": position}, headers=JSON
+        )
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_position"
+
+
 def test_bad_subscription_requests_get_coded_errors(
     push_client: TestClient, account: Account, push_service: PushService
 ) -> None:

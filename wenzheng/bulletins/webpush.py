@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from wenzheng import __version__
 from wenzheng.accounts.models import Account
+from wenzheng.bulletins.audience import nearest_county
 from wenzheng.bulletins.models import Bulletin, BulletinKind, DeploymentKey, PushSubscription
 from wenzheng.citizens.actions import find_or_create_citizen
 from wenzheng.config import Mode, get_settings
@@ -228,6 +230,28 @@ def checked_subscription(subscription: object) -> BrowserSubscription:
     )
 
 
+def checked_position(value: object) -> tuple[float, float] | None:
+    """The browser's position ``{"latitude", "longitude"}`` (WGS-84 degrees) when given, else None."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _bad_position()
+    return _degrees(value.get("latitude"), 90), _degrees(value.get("longitude"), 180)
+
+
+def _degrees(value: object, limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > limit:
+        raise _bad_position()
+    return float(value)
+
+
+def _bad_position() -> InvalidInput:
+    return InvalidInput(
+        'The position must be {"latitude": degrees from -90 to 90, "longitude": from -180 to 180}, or left out.',
+        code="invalid_position",
+    )
+
+
 def checked_endpoint(value: object) -> str:
     """An https URL of a push service on the public internet (http to this machine only when allowed)."""
     if not isinstance(value, str) or not value or len(value) > MAX_ENDPOINT_LENGTH or not value.isprintable():
@@ -318,8 +342,12 @@ def subscribe(
     Does not commit; two racing first subscriptions meet on unique keys and the caller retries the loser.
     """
     checked = checked_subscription(subscription)
+    position = checked_position(subscription.get("position") if isinstance(subscription, Mapping) else None)
     endpoint_hash = hash_endpoint(checked.endpoint)
     follower = _follow(session, account, endpoint_hash, browser_token)
+    if position is not None:
+        # 本地预警: the county is kept, the position itself is not (an alert for a county reaches this browser).
+        follower.region_code = nearest_county(*position) or follower.region_code
     row = _subscription_of(session, account.id, endpoint_hash)
     if row is None:
         row = PushSubscription(

@@ -147,6 +147,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "citizen.no_bulletins": ("暂无公告。", "No bulletins yet."),
     "citizen.feeds": ("订阅：", "Feeds:"),
     "citizen.push_title": ("浏览器通知", "Browser notifications"),
+    "citizen.push_local": (
+        "按我所在的区县接收本地预警（只保存区县，不保存位置）",
+        "Also get alerts for my county (only the county is kept, not my position)",
+    ),
     "citizen.push_hint": (
         "在本浏览器接收本账号的公告和预警。部分浏览器和网络（包括中国大陆的许多网络）收不到此类通知，紧急信息请同时关注短信和微信。",
         "Get this account’s bulletins and alerts as notifications in this browser. Some browsers and networks "

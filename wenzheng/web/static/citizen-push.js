@@ -95,7 +95,23 @@
         return registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: bytes(key)});
       });
     }).then(function (subscription) {
-      return post("/push/subscriptions", subscription.toJSON());
+      return localPosition().then(function (position) {
+        var body = subscription.toJSON();
+        if (position) body.position = position;
+        return post("/push/subscriptions", body);
+      });
+    });
+  }
+
+  // 本地预警: with the box ticked, the browser's position goes along once so that alerts for this county reach
+  // it; the server keeps the county only. A refusal or a timeout subscribes without it.
+  function localPosition() {
+    var wanted = document.getElementById("push-local");
+    if (!wanted || !wanted.checked || !("geolocation" in navigator)) return Promise.resolve(null);
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (found) {
+        resolve({latitude: found.coords.latitude, longitude: found.coords.longitude});
+      }, function () { resolve(null); }, {timeout: 10000, maximumAge: 600000});
     });
   }
 
