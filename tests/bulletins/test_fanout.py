@@ -112,6 +112,51 @@ def test_a_narrowed_audience_goes_by_openid_lists_and_only_to_those_it_names(
     assert by_tag == {"wechat": 1, "total": 1} and tagged[0].tags == ["qrscene:shelter-3"]
 
 
+def test_wechats_report_of_each_list_send_lands_on_the_bulletin(
+    db: Session, tenant: Tenant, supervisor: User, wechat: FakeWeChat
+) -> None:
+    from wenzheng.bulletins.models import BulletinWeChatReport
+    from wenzheng.bulletins.stats import wechat_report
+    from wenzheng.channels.wechat import outbound
+
+    add_followers(db, tenant, "wechat", 3, region="511826")
+    draft = Draft(kind="notice", title="龙门乡安置点", body="请到中心校领取物资。", audience={"regions": ["511826"]})
+    bulletin = _publish(db, tenant, supervisor, draft)
+    [call] = wechat.calls("/cgi-bin/message/mass/send")
+    [report] = db.scalars(select(BulletinWeChatReport).where(BulletinWeChatReport.bulletin_id == bulletin.id))
+    assert report.handed == 3 and report.finished_at is None
+    assert wechat_report(db, bulletin.id) == wechat_report_of(sends=1, reported=0, handed=3)
+
+    finished = {"MsgID": report.msg_id, "Status": "send success", "TotalCount": "3", "FilterCount": "1"}
+    outbound.record_mass_send_finished(db, tenant.account, {**finished, "SentCount": "2", "ErrorCount": "0"})
+    db.commit()
+
+    assert call.json["clientmsgid"].startswith(f"wz-b{bulletin.id}-")
+    assert wechat_report(db, bulletin.id) == wechat_report_of(
+        sends=1, reported=1, handed=3, total=3, sent=2, filtered=1
+    )
+    page = _bulletin_page_text(db, tenant, bulletin.id)
+    assert "已回报 1/1 次群发：发送成功 2 / 共 3，因拉黑或取消关注被过滤 1，失败 0。" in page
+
+
+def wechat_report_of(**counts: int) -> object:
+    from wenzheng.bulletins.stats import WeChatReport
+
+    base = {"sends": 0, "reported": 0, "handed": 0, "total": 0, "sent": 0, "filtered": 0, "errors": 0}
+    return WeChatReport(**(base | counts))
+
+
+def _bulletin_page_text(db: Session, tenant: Tenant, bulletin_id: int) -> str:
+    from fastapi.testclient import TestClient
+
+    from tests.factories import login
+    from wenzheng.app import create_app
+
+    with TestClient(create_app()) as client:
+        login(client, tenant.admin.username)
+        return client.get(f"/console/bulletins/{bulletin_id}").text
+
+
 def test_when_mass_sends_are_spent_wechat_followers_get_it_by_their_other_channel(
     db: Session, tenant: Tenant, supervisor: User, wechat: FakeWeChat, gateway: Gateway
 ) -> None:

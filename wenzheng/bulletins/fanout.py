@@ -31,6 +31,7 @@ from wenzheng.bulletins.models import (
     BulletinFanout,
     BulletinKind,
     BulletinState,
+    BulletinWeChatReport,
     DeliveryState,
 )
 from wenzheng.bulletins.senders import Content, Outcome, Recipient, WeChatMode, send_page, wechat_text
@@ -366,6 +367,7 @@ def _update(
 
 def _after_outcomes(session: Session, content: Content, outcomes: Mapping[int, Outcome]) -> None:
     bulletin = session.get_one(Bulletin, content.bulletin_id)
+    _note_mass_sends(session, content, outcomes)
     if content.push_targets:
         _note_push_outcomes(session, content, outcomes)
     if any("wechat_token_rejected" in o.reason for o in outcomes.values()) and content.wechat_token:
@@ -392,6 +394,34 @@ def _after_outcomes(session: Session, content: Content, outcomes: Mapping[int, O
             agency_id=bulletin.agency_id,
             run_after=utcnow() + dt.timedelta(seconds=delay),
         )
+
+
+def _note_mass_sends(session: Session, content: Content, outcomes: Mapping[int, Outcome]) -> None:
+    """A row per mass send WeChat took (its msg_id), for its MASSSENDJOBFINISH count to land on."""
+    handed: dict[str, int] = defaultdict(int)
+    for outcome in outcomes.values():
+        if outcome.via == "wechat_mass" and outcome.state == DeliveryState.SENT and outcome.provider_ref:
+            handed[outcome.provider_ref] += 1
+    if not handed:
+        return
+    known = set(
+        session.scalars(
+            select(BulletinWeChatReport.msg_id).where(
+                BulletinWeChatReport.account_id == content.account_id, BulletinWeChatReport.msg_id.in_(list(handed))
+            )
+        )
+    )
+    listed = content.wechat_mode != WeChatMode.MASS_ALL  # a sendall reaches everyone, not a count we handed over
+    for msg_id, count in handed.items():
+        if msg_id not in known:
+            session.add(
+                BulletinWeChatReport(
+                    bulletin_id=content.bulletin_id,
+                    account_id=content.account_id,
+                    msg_id=msg_id[:64],
+                    handed=count if listed else 0,
+                )
+            )
 
 
 def _note_push_outcomes(session: Session, content: Content, outcomes: Mapping[int, Outcome]) -> None:

@@ -129,6 +129,29 @@ class BulletinDelivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class BulletinWeChatReport(Base):
+    """WeChat's own count for one of a bulletin's mass sends (the sendall, or one OpenID list of ≤ 10,000):
+    created when WeChat takes the send, filled by its MASSSENDJOBFINISH event (how many it sent, filtered out
+    because the follower blocked the account or left, or failed). WeChat gives no per-follower outcome."""
+
+    __tablename__ = "bulletin_wechat_reports"
+    __audited__ = False  # written by the fan-out and by WeChat's events
+    __table_args__ = (UniqueConstraint("account_id", "msg_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    msg_id: Mapped[str] = mapped_column(String(64))
+    handed: Mapped[int] = mapped_column(default=0)  # OpenIDs we handed over with it (0 for a sendall)
+    status: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "send success", "err(10012)" …
+    total_count: Mapped[int | None] = mapped_column(nullable=True)
+    filter_count: Mapped[int | None] = mapped_column(nullable=True)
+    sent_count: Mapped[int | None] = mapped_column(nullable=True)
+    error_count: Mapped[int | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class PushSubscription(Base):
     """A browser's Web Push subscription (RFC 8030) for one account's bulletins, behind a ``webpush`` follower."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, ColumnElement, Integer, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
-from wenzheng.bulletins.models import Bulletin, BulletinDelivery, DeliveryState
+from wenzheng.bulletins.models import Bulletin, BulletinDelivery, BulletinWeChatReport, DeliveryState
 
 # Bucket widths for the chart: seconds for a short run, minutes for a long one, hours for a very long one.
 BUCKET_SECONDS = ((10 * 60, 1), (10 * 3600, 60))
@@ -143,3 +143,35 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class WeChatReport:
+    """What WeChat itself reported for a bulletin's mass sends (MASSSENDJOBFINISH), summed."""
+
+    sends: int  # mass sends WeChat took
+    reported: int  # of which it has reported
+    handed: int  # OpenIDs handed over in the list sends
+    total: int
+    sent: int
+    filtered: int  # the follower blocked the account or left: WeChat did not send
+    errors: int
+
+
+def wechat_report(session: Session, bulletin_id: int) -> WeChatReport | None:
+    """None when the bulletin went through no mass send."""
+    row = session.execute(
+        select(
+            func.count(BulletinWeChatReport.id),
+            func.count(BulletinWeChatReport.finished_at),
+            func.coalesce(func.sum(BulletinWeChatReport.handed), 0),
+            func.coalesce(func.sum(BulletinWeChatReport.total_count), 0),
+            func.coalesce(func.sum(BulletinWeChatReport.sent_count), 0),
+            func.coalesce(func.sum(BulletinWeChatReport.filter_count), 0),
+            func.coalesce(func.sum(BulletinWeChatReport.error_count), 0),
+        ).where(BulletinWeChatReport.bulletin_id == bulletin_id)
+    ).one()
+    sends, reported, handed, total, sent, filtered, errors = (int(v or 0) for v in row)
+    if not sends:
+        return None
+    return WeChatReport(sends, reported, handed, total, sent, filtered, errors)

@@ -742,6 +742,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit_action.citizen:view_personal_data": ("查看群众个人信息", "viewed the citizen's personal data"),
     "audit_action.case:view_personal_data": ("查看个人信息", "viewed personal data"),
     "audit_action.message:view_personal_data": ("查看个人信息", "viewed personal data"),
+    "bulletins.wechat_report": ("微信回报", "WeChat's report"),
+    "bulletins.wechat_report_line": (
+        "已回报 {reported}/{sends} 次群发：发送成功 {sent} / 共 {total}，"
+        "因拉黑或取消关注被过滤 {filtered}，失败 {errors}。",
+        "{reported} of {sends} mass sends reported: {sent} sent of {total}, {filtered} filtered out "
+        "(blocked or unfollowed), {errors} failed.",
+    ),
+    "bulletins.wechat_report_waiting": (
+        "微信在群发完成后才回报（通常几分钟到数小时）。",
+        "WeChat reports once a mass send has finished (minutes to hours).",
+    ),
     "bulletins.update_alert": ("发布预警更新", "Update this alert"),
     "bulletins.cancel_alert": ("解除预警", "Lift this alert"),
     "bulletins.supersedes_Update": ("这是对以下预警的更新：", "This updates the alert"),

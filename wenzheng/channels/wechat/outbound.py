@@ -483,6 +483,8 @@ def record_mass_send_finished(session: Session, account: Account, fields: Mappin
     event twice gives the same result.
     """
     msg_id = str(fields.get("MsgID") or "")
+    if msg_id:
+        _record_bulletin_report(session, account, msg_id, fields)
     mass_send = session.scalars(
         select(MassSend).where(MassSend.account_id == account.id, MassSend.wechat_msg_id == msg_id)
     ).first()
@@ -496,6 +498,25 @@ def record_mass_send_finished(session: Session, account: Account, fields: Mappin
     mass_send.state = MassSendState.FINISHED
     mass_send.finished_at = mass_send.finished_at or utcnow()
     return mass_send
+
+
+def _record_bulletin_report(session: Session, account: Account, msg_id: str, fields: Mapping[str, Any]) -> None:
+    """The same report for a bulletin's mass send (its sendall, or one of its OpenID lists), where it is one."""
+    from wenzheng.bulletins.models import BulletinWeChatReport  # bulletins build on this module, not the reverse
+
+    report = session.scalars(
+        select(BulletinWeChatReport).where(
+            BulletinWeChatReport.account_id == account.id, BulletinWeChatReport.msg_id == msg_id
+        )
+    ).first()
+    if report is None:
+        return
+    report.status = str(fields.get("Status", ""))[:64]
+    report.total_count = _count(fields, "TotalCount")
+    report.filter_count = _count(fields, "FilterCount")
+    report.sent_count = _count(fields, "SentCount")
+    report.error_count = _count(fields, "ErrorCount")
+    report.finished_at = report.finished_at or utcnow()
 
 
 def _count(fields: Mapping[str, Any], name: str) -> int | None:

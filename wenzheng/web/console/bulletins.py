@@ -42,7 +42,14 @@ from wenzheng.bulletins.audience import CHANNELS, REGION_CODE, account_tags, cle
 from wenzheng.bulletins.fanout import bulletin_url
 from wenzheng.bulletins.models import Bulletin, BulletinKind, BulletinState
 from wenzheng.bulletins.senders import Content, sms_text, wechat_text
-from wenzheng.bulletins.stats import SentSeries, failure_reasons, progress_of, sent_and_recorded, sent_over_time
+from wenzheng.bulletins.stats import (
+    SentSeries,
+    failure_reasons,
+    progress_of,
+    sent_and_recorded,
+    sent_over_time,
+    wechat_report,
+)
 from wenzheng.channels.sms.segments import measure
 from wenzheng.errors import InvalidInput, NotFound, WenzhengError
 from wenzheng.staff.access import actor_names
@@ -528,6 +535,7 @@ def _bulletin_page(
         "progress": progress_of(db, bulletin),
         "chart": sent_chart(sent_over_time(db, bulletin.id), agency.timezone),
         "reasons": failure_reasons(db, bulletin.id),
+        "wechat_report": wechat_report(db, bulletin.id),
         "may": allowed_actions(actor, bulletin),
         "published": bulletin.state in BulletinState.PUBLISHED,
         "cap": cap,
