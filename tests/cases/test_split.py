@@ -47,9 +47,9 @@ def test_chosen_messages_move_into_a_new_case_named_by_the_first(client: TestCli
         (new.id, case.ref),
     }
     new_page = client.get(f"/console/cases/{new.id}").text
-    assert "console:case:split" in new_page and case.ref in new_page and "老人摔倒" in new_page
+    assert "拆分出新案件" in new_page and case.ref in new_page and "老人摔倒" in new_page
     old_page = client.get(f"/console/cases/{case.id}").text
-    assert "console:case:split" in old_page and "老人摔倒" not in old_page
+    assert "拆分出新案件" in old_page and "老人摔倒" not in old_page
 
 
 def test_the_first_message_and_strangers_cannot_be_split_off(client: TestClient, db: Session) -> None:
