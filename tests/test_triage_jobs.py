@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.wechat.callback_helpers import connect, send_text
+from wenzheng.assessments import tasks
 from wenzheng.assessments.tasks import TASK, TASK_APART
 from wenzheng.config import reset_settings_cache
 from wenzheng.db import utcnow
@@ -55,9 +56,12 @@ def test_on_postgresql_a_job_gathers_intake_commits_for_a_moment(
     db: Session,
     is_postgres: bool,
     with_a_worker: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not is_postgres:
         pytest.skip("PostgreSQL's triage.assess")
+    # A moment long enough for three requests on a busy test machine (50 ms in production).
+    monkeypatch.setattr(tasks, "GATHER_SECONDS", 2.0)
     connected = connect(db, mode="plaintext")
     for n in range(3):
         send_text(client, connected, f"{ORDINARY}{n}")

@@ -16,9 +16,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
 from wenzheng.agencies.models import Department
 from wenzheng.assessments.models import Assessment
@@ -33,6 +35,38 @@ WARM_LIMIT = 20_000
 # What an index learns from assessments stored by other processes (workers, the fast lane): the levels that a
 # plea's copies have. Cheap to read, and what keeps a plea forwarded 300 times in one case whoever assessed it.
 SYNC_URGENCIES = ("P0", "P1")
+
+
+@dataclass(slots=True)
+class Computed:
+    """Triage's result for one message as ``compute`` gives it: the row of its ``Assessment``, not yet stored
+    (plain data: cheaper than a mapped object, which nothing reads back)."""
+
+    agency_id: int
+    account_id: int
+    message_id: int
+    lang: str
+    normalized: str
+    spam: bool
+    intent: str
+    urgency: str
+    score: float
+    cues: list[str]
+    places: list[dict[str, Any]]
+    phones: list[str]
+    people: dict[str, Any]
+    cluster: str | None
+    department_name: str | None
+    department_id: int | None
+    department_confidence: float
+    model_version: str
+
+    def row(self) -> dict[str, Any]:
+        """The ``assessments`` row (without its id and time)."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = Computed.__slots__
 
 
 @dataclass
@@ -61,12 +95,12 @@ def claim(session: Session, query: Select[tuple[Message]]) -> list[Message]:
     return list(session.execute(query).scalars())
 
 
-def compute(session: Session, messages: Sequence[Message]) -> list[Assessment]:
-    """Each message's assessment (not added to any session), in order; reads only."""
+def compute(session: Session, messages: Sequence[Message]) -> list[Computed]:
+    """Each message's assessment (not stored), in order; reads only."""
     by_account: dict[int, list[Message]] = {}
     for message in messages:
         by_account.setdefault(message.account_id, []).append(message)
-    assessed: dict[int, Assessment] = {}
+    assessed: dict[int, Computed] = {}
     for account_id, batch in by_account.items():
         inputs = [
             TriageInput(id=str(m.id), text=m.text or m.location_label or "", received_at=m.received_at) for m in batch
@@ -81,27 +115,52 @@ def compute(session: Session, messages: Sequence[Message]) -> list[Assessment]:
     return [assessed[message.id] for message in messages]
 
 
-def store(session: Session, computed: Sequence[Assessment]) -> int:
+def store(session: Session, computed: Sequence[Computed]) -> int:
     """Store what ``compute`` gave for the messages still waiting (claimed now); returns how many."""
     by_message = {assessment.message_id: assessment for assessment in computed}
-    waiting = claim(session, select(Message).where(Message.id.in_(list(by_message))))
+    waiting = claim(session, _TO_STORE.params(ids=list(by_message)))
     place(session, [(message, by_message[message.id]) for message in waiting])
     return len(waiting)
 
 
-def place(session: Session, pairs: Sequence[tuple[Message, Assessment]]) -> None:
+def place(session: Session, pairs: Sequence[tuple[Message, Computed]]) -> None:
     """Add the assessments of claimed messages, place the messages in cases, and clear their mark."""
     if not pairs:
         return
-    session.add_all([assessment for _message, assessment in pairs])
+    now = utcnow()
+    session.execute(insert(_ASSESSMENTS), [{**assessment.row(), "assessed_at": now} for _m, assessment in pairs])
     place_in_cases(session, pairs)
     ids = [message.id for message, _assessment in pairs]
-    session.execute(update(Message).where(Message.id.in_(ids)).values(triage_pending=False))
+    session.execute(update(_MESSAGES).where(_MESSAGES.c.id.in_(ids)).values(triage_pending=False))
+    for message, _assessment in pairs:  # the loaded messages say so too, without an UPDATE of their own
+        set_committed_value(message, "triage_pending", False)
 
 
-def _assessment(message: Message, result: TriageResult, departments: dict[str, int]) -> Assessment:
-    contract = result.to_dict()
-    return Assessment(
+_MESSAGES = cast(Table, Message.__table__)
+_ASSESSMENTS = cast(Table, Assessment.__table__)
+# What placing reads of a message: its payload and reply (JSON) stay in the database.
+_TO_STORE = (
+    select(Message)
+    .options(
+        load_only(
+            Message.agency_id,
+            Message.account_id,
+            Message.citizen_id,
+            Message.direction,
+            Message.parent_id,
+            Message.case_id,
+            Message.ref,
+            Message.text,
+            Message.location_label,
+            Message.triage_pending,
+        )
+    )
+    .where(Message.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _assessment(message: Message, result: TriageResult, departments: dict[str, int]) -> Computed:
+    return Computed(
         agency_id=message.agency_id,
         account_id=message.account_id,
         message_id=message.id,
@@ -112,9 +171,9 @@ def _assessment(message: Message, result: TriageResult, departments: dict[str, i
         urgency=result.urgency,
         score=result.score,
         cues=list(result.cues),
-        places=contract["places"],
+        places=[place.to_dict() for place in result.places],
         phones=list(result.phones),
-        people=contract["people"],
+        people=result.people.to_dict(),
         cluster=result.cluster,
         department_name=result.department,
         department_id=departments.get(result.department or ""),

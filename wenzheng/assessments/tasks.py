@@ -38,7 +38,11 @@ __all__ = ["BATCH", "TASK", "TASK_APART", "forget_cluster_indexes", "install_tri
 TASK = "triage.assess"
 TASK_APART = "triage.assess_apart"
 BATCH = 64
-WRITE_TURN = 16  # messages stored per write transaction of triage.assess_apart
+# triage.assess_apart stores a batch in write turns (transactions) of WRITE_TURN_SECONDS or so: it sizes each
+# turn from how long the last one took per message, between MIN_TURN messages and the whole batch. Intake waits
+# for one turn at most; each turn pays for a commit (an fsync) and a handful of statements, whatever its size.
+WRITE_TURN_SECONDS = 0.03
+MIN_TURN = 16
 TURN_PAUSE_SECONDS = 0.002  # between two turns: longer than a waiting writer's poll (db._begin_immediate)
 LEASE_SECONDS = 120.0
 RUN_SECONDS = 1.0  # then triage.assess_apart hands over to a successor, queued behind the other due jobs
@@ -161,10 +165,33 @@ def _assess_batch_apart(session_factory: SessionFactory) -> int:
         computed = compute(reader, waiting)
     finally:
         reader.close()
-    for turn in range(0, len(computed), WRITE_TURN):
-        if turn:
+    start = 0
+    while start < len(computed):
+        if start:
             time.sleep(TURN_PAUSE_SECONDS)  # a writer waiting for the lock takes it now
+        size = _turns.size()
+        began = time.perf_counter()
         with session_factory() as session:
-            store(session, computed[turn : turn + WRITE_TURN])
+            store(session, computed[start : start + size])
             session.commit()
+        _turns.took(time.perf_counter() - began, len(computed[start : start + size]))
+        start += size
     return len(waiting)
+
+
+class _TurnSizer:
+    """How many results a write turn stores: as many as fit in ``WRITE_TURN_SECONDS`` at the pace of the last
+    turns (a turn's fixed cost included), within ``MIN_TURN`` and ``BATCH``."""
+
+    def __init__(self) -> None:
+        self.per_message = WRITE_TURN_SECONDS / MIN_TURN  # seconds a message costs, turn included
+
+    def size(self) -> int:
+        return max(MIN_TURN, min(BATCH, int(WRITE_TURN_SECONDS / self.per_message)))
+
+    def took(self, seconds: float, messages: int) -> None:
+        if messages:
+            self.per_message = 0.5 * self.per_message + 0.5 * seconds / messages
+
+
+_turns = _TurnSizer()

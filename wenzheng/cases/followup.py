@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,33 @@ def rated_case_of(session: Session, message: Message) -> Case | None:
     if rating_in(message.text) is None:
         return None
     return _case_asked_to_rate(session, message)
+
+
+def rated_cases_of(session: Session, messages: Sequence[Message]) -> dict[int, Case]:
+    """``rated_case_of`` for a batch, by message id: no query for anything but a lone digit, one for each digit."""
+    found: dict[int, Case] = {}
+    for message in messages:
+        case = rated_case_of(session, message)
+        if case is not None:
+            found[message.id] = case
+    return found
+
+
+def rates_through(digit: Message, earlier: Message) -> bool:
+    """Whether the case of ``earlier`` is one that ``digit`` may rate by ``_case_asked_to_rate``'s rule (through
+    the conversation it continues, else through any inbound message of its citizen to the account): what
+    placing a batch uses for the messages it has just placed, which the database does not show yet."""
+    if earlier.account_id != digit.account_id or earlier.direction != Direction.INBOUND:
+        return False
+    if digit.parent_id is not None:
+        return earlier.id == digit.parent_id
+    return digit.citizen_id is not None and earlier.citizen_id == digit.citizen_id
+
+
+def awaits_rating(case: Case, now: dt.datetime) -> bool:
+    """Whether a lone digit may rate ``case`` (``_case_asked_to_rate``'s condition on the case, in memory)."""
+    asked = case.rating_requested_at
+    return case.state in RATEABLE_STATES and asked is not None and asked >= now - RATING_WINDOW
 
 
 def _case_asked_to_rate(session: Session, message: Message) -> Case | None:
