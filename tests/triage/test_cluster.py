@@ -71,3 +71,30 @@ def test_naive_times_are_taken_as_utc() -> None:
     index.assign("naive", LUSHAN_PLEA, datetime(2013, 4, 20, 8))
     assert index.prune(datetime(2013, 4, 20, 8, 30, tzinfo=UTC)) == 0
     assert index.prune(datetime(2013, 4, 20, 10)) == 1
+
+
+def test_a_text_written_thousands_of_times_is_compared_with_its_latest_copies_only() -> None:
+    """「第1234条：路面塌陷」 3,000 times: one big cluster, found through the newest members of each bucket."""
+    from wenzheng.triage import cluster
+
+    index = ClusterIndex()
+    texts = [f"第{n}条：幸福路路面塌陷，请尽快派人查看处理" for n in range(2000)]
+    signatures = index.signatures(texts)
+    compared: list[int] = []
+    best_match = index._best_match
+
+    def counting(signature):  # type: ignore[no-untyped-def]
+        candidates = {
+            mid
+            for key in index._band_keys(signature)
+            for mid in index._buckets.get(key, ())[-cluster.RECENT_PER_BUCKET :]
+        }
+        compared.append(len(candidates))
+        return best_match(signature)
+
+    index._best_match = counting  # type: ignore[method-assign]
+    clusters = [index.assign(f"m{n}", text, signature=signatures[n]) for n, text in enumerate(texts)]
+    main = max(set(clusters), key=clusters.count)
+    assert clusters.count(main) >= 1900 and index.size(main) == clusters.count(main)
+    assert max(compared) <= cluster.RECENT_PER_BUCKET * index.bands
+    assert index.assign("other", "龙门乡青龙场村有三位老人行动不便，需要转移") == "other"

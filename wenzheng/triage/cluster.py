@@ -20,6 +20,10 @@ from wenzheng.triage.textmodel import unique_counts
 _SHIFT = np.uint64(32)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MAX_CHARS = 400  # a long message is judged by its first 400 characters
+# A lookup compares a message with the latest members of each band bucket it falls in, not with all of them: a
+# text written 3,000 times, each copy a little different (「第1234条：路面塌陷」), fills its buckets with thousands of
+# members, and its newest copies resemble the newest members at least as well as the old ones.
+RECENT_PER_BUCKET = 32
 _NOISE = re.compile(r"[\W_]+|转发|扩散|求转|#[^#]{1,30}#|//@[^:]{1,30}:|rt @\w+:?|@\w+")  # on lower-cased text
 
 
@@ -142,7 +146,9 @@ class ClusterIndex:
         return [(band, raw[band * step : (band + 1) * step]) for band in range(self.bands)]
 
     def _best_match(self, signature: np.ndarray) -> tuple[str | None, float]:
-        candidates = sorted({mid for key in self._band_keys(signature) for mid in self._buckets.get(key, ())})
+        candidates = sorted(
+            {mid for key in self._band_keys(signature) for mid in self._buckets.get(key, ())[-RECENT_PER_BUCKET:]}
+        )
         if not candidates:
             return None, 0.0
         matrix = np.stack([self._entries[mid].signature for mid in candidates])

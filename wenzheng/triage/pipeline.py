@@ -20,6 +20,7 @@ from wenzheng.triage.models import RoutingRule, TriageInput, TriageResult, as_in
 from wenzheng.triage.moderate import moderate
 from wenzheng.triage.normalize import detect_language, normalize_batch
 from wenzheng.triage.route import as_rules, route
+from wenzheng.triage.router import load_router
 from wenzheng.triage.textmodel import LinearTextModel, SharedCharGrams
 from wenzheng.triage.urgency import BRIEF_CHARS, decide, decide_intent
 
@@ -48,7 +49,7 @@ class TriageModels:
 def load_models() -> TriageModels:
     """The shipped models (wenzheng/triage/artifacts), loaded once per process."""
     manifest = json.loads((resources.files("wenzheng.triage") / "artifacts" / "manifest.json").read_text("utf-8"))
-    router, plea = LinearTextModel.load(ROUTER), LinearTextModel.load(PLEA)
+    router, plea = load_router(), LinearTextModel.load(PLEA)
     return TriageModels(
         router=router,
         life_safety=LinearTextModel.load(LIFE_SAFETY),

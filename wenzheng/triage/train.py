@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ import numpy as np
 
 from wenzheng.triage.datasets import Example, disaster_messages, gov_messages
 from wenzheng.triage.normalize import normalize_batch
+from wenzheng.triage.router import HeadRouter, head_chars
 from wenzheng.triage.textmodel import ANALYZERS, LinearTextModel
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ROUTER_C = 3.0
+ROUTER_PSEUDO = 100  # self-training: confident unlabelled messages added per class
+ROUTER_PSEUDO_WEIGHT = 0.3
 LIFE_C = 1.0
 PLEA_C = 4.0
 PLEA_DEV_WEIGHT = 3.0
@@ -30,7 +34,7 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     gov = [e for e in gov_messages(data) if e.split == "train"]
     disaster = [e for e in disaster_messages(data) if e.split == "train"]
-    fit_router(gov).save(out)
+    fit_router(gov, gov_unlabelled(data, gov_messages(data))).save(out)
     fit_life_safety(disaster).save(out)
     plea, threshold, plea_rows = fit_plea(data)
     plea.save(out)
@@ -52,21 +56,87 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
     return manifest
 
 
-def fit_router(examples: Sequence[Example]) -> LinearTextModel:
-    """Department/topic routing: char 1–3-gram TF-IDF and a linear SVM, softmax-calibrated by cross-validation."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.svm import LinearSVC
+def fit_router(examples: Sequence[Example], unlabelled: Sequence[str] = ()) -> HeadRouter:
+    """Department/topic routing: char 1–3-gram TF-IDF of the opening and of its first 20 characters, linear SVM.
+
+    Self-training: the SVM fitted on the labelled messages labels the unlabelled ones; the ``ROUTER_PSEUDO`` most
+    confident of each class (by the margin between the best and second-best score) join the training set with
+    weight ``ROUTER_PSEUDO_WEIGHT`` and the SVM is fitted again. The softmax temperature is fitted on held-out
+    scores of the same procedure (5-fold cross-validation).
+    """
+    from scipy import sparse
+    from sklearn.model_selection import StratifiedKFold
+
+    from wenzheng.triage.router import HEAD_WEIGHT, ROUTER, ROUTER_HEAD
 
     texts = normalize_batch([e.text for e in examples])
     labels = np.asarray([e.label for e in examples])
-    vectorizer = _vectorizer("zh_chars", min_df=2)
-    features = vectorizer.fit_transform(texts)
-    svm = LinearSVC(C=ROUTER_C, random_state=0)
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    held_out = cross_val_predict(svm, features, labels, cv=folds, method="decision_function")
-    svm.fit(features, labels)
+    body, head = _vectorizer("zh_chars", min_df=2), _vectorizer("zh_head", min_df=2)
+    features = sparse.hstack([body.fit_transform(texts), HEAD_WEIGHT * head.fit_transform(texts)]).tocsr()
+    pool = normalize_batch(list(unlabelled))
+    extra = sparse.hstack([body.transform(pool), HEAD_WEIGHT * head.transform(pool)]).tocsr() if pool else None
+    held_out = np.zeros((len(texts), len(set(labels))), np.float64)
+    for train_rows, test_rows in StratifiedKFold(5, shuffle=True, random_state=0).split(features, labels):
+        fold = _self_trained_svm(features[train_rows], labels[train_rows], extra)
+        held_out[test_rows] = fold.decision_function(features[test_rows])
+    svm = _self_trained_svm(features, labels, extra)
     temperature = _best_temperature(held_out, np.searchsorted(svm.classes_, labels))
-    return _as_model("router_zh", "zh_chars", vectorizer, svm.coef_, svm.intercept_, svm.classes_, temperature)
+    split = len(body.vocabulary_)
+    router = _as_model(ROUTER, "zh_chars", body, svm.coef_[:, :split], svm.intercept_, svm.classes_, temperature)
+    zeros = np.zeros_like(svm.intercept_)
+    head_model = _as_model(ROUTER_HEAD, "zh_chars", head, HEAD_WEIGHT * svm.coef_[:, split:], zeros, svm.classes_, 1.0)
+    return HeadRouter(**{f.name: getattr(router, f.name) for f in fields(LinearTextModel)}, head=head_model)
+
+
+def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any) -> Any:
+    """A linear SVM on the labelled rows, refitted with the most confident of its own labels for unlabelled rows."""
+    from scipy import sparse
+    from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels)
+    if unlabelled is None or not unlabelled.shape[0]:
+        return svm
+    scores = svm.decision_function(unlabelled)
+    ordered = np.sort(scores, axis=1)
+    margin, best = ordered[:, -1] - ordered[:, -2], scores.argmax(axis=1)
+    picked = np.concatenate(
+        [
+            rows[np.argsort(-margin[rows], kind="stable")[:ROUTER_PSEUDO]]
+            for rows in (np.flatnonzero(best == k) for k in range(len(svm.classes_)))
+        ]
+    )
+    weights = np.concatenate([np.ones(len(labels)), np.full(len(picked), ROUTER_PSEUDO_WEIGHT)])
+    stacked = sparse.vstack([features, unlabelled[picked]]).tocsr()
+    both = np.concatenate([labels, svm.classes_[best[picked]]])
+    return LinearSVC(C=ROUTER_C, random_state=0).fit(stacked, both, sample_weight=weights)
+
+
+def gov_unlabelled(data: Path, examples: Sequence[Example]) -> list[str]:
+    """The unlabelled government messages (votes, replies, the organiser's test file) for self-training.
+
+    Messages whose id or text is among the labelled ones (either split) are left out, so nothing of the test
+    split enters training; exact repeats are kept once.
+    """
+    import csv
+
+    from wenzheng.triage.datasets import GOV, require
+
+    folder = require(data, GOV)
+    known_ids = {e.id for e in examples}
+    seen = {" ".join(e.text.split()) for e in examples}
+    texts = []
+    for name in ("messages_with_votes.csv", "messages_with_replies.csv", "organizer_test_unlabelled.csv"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                text = " ".join(f"{row['留言主题']} {row['留言详情']}".split())
+                if row["留言编号"] in known_ids or text in seen:
+                    continue
+                seen.add(text)
+                texts.append(text)
+    return texts
 
 
 def fit_life_safety(examples: Sequence[Example]) -> LinearTextModel:
@@ -132,7 +202,7 @@ def _best_threshold(probabilities: np.ndarray, truth: np.ndarray) -> float:
 def _vectorizer(analyzer: str, *, min_df: int) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    analyze: Callable[[str], list[str]] = ANALYZERS[analyzer]
+    analyze: Callable[[str], list[str]] = head_chars if analyzer == "zh_head" else ANALYZERS[analyzer]
     return TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=min_df, dtype=np.float32)
 
 

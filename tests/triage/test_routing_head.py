@@ -1,0 +1,70 @@
+"""The department router: the whole opening plus a separately weighted head block, self-trained on unlabelled text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from wenzheng.triage import TriageModels, triage
+from wenzheng.triage.datasets import Example
+from wenzheng.triage.router import HEAD_CHARS, HeadRouter, head_chars
+from wenzheng.triage.textmodel import LinearTextModel
+from wenzheng.triage.train import fit_router
+
+PAIRS = [
+    ("学校老师收费 孩子在学校上课", "教育"),
+    ("学生上课学校 老师布置作业太多", "教育"),
+    ("公交车站牌 公交线路太少", "交通"),
+    ("地铁公交线路 车站排队", "交通"),
+    ("医院看病挂号 医生态度差", "卫生"),
+    ("医生护士医院 看病排队", "卫生"),
+]
+EXAMPLES = [Example(str(i), text, label, "train") for i, (text, label) in enumerate(PAIRS * 5)]
+UNLABELLED = ["学校食堂饭菜差", "公交车司机开得太快", "医院收费不透明", "学校放假时间"]
+
+
+def _load(folder: Path) -> HeadRouter:
+    def one(name: str) -> LinearTextModel:
+        meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        return LinearTextModel.from_arrays(meta, np.load(folder / f"{name}.npy").astype(np.float32))
+
+    body = one("router_zh")
+    return HeadRouter(**{f.name: getattr(body, f.name) for f in fields(LinearTextModel)}, head=one("router_zh_head"))
+
+
+def test_head_analyzer_reads_only_the_first_characters() -> None:
+    text = "学校" * 30
+    assert head_chars(text) == head_chars(text[:HEAD_CHARS])
+    assert len([g for g in head_chars(text) if len(g) == 1]) == HEAD_CHARS
+
+
+def test_scores_are_the_body_plus_the_head() -> None:
+    router = fit_router(EXAMPLES, UNLABELLED)
+    assert router.head is not None
+    texts = ["学校收费太高了，希望有关部门管一管公交", "公交线路太少 学校", ""]
+    body = LinearTextModel.decision(router, texts)
+    head = router.head.decision([t[:HEAD_CHARS] for t in texts]) - router.head.intercept
+    assert np.allclose(router.decision(texts), body + head, atol=1e-5)
+    assert not np.allclose(head[:2], 0.0)
+
+
+def test_self_trained_router_is_byte_stable_and_round_trips(tmp_path: Path) -> None:
+    fit_router(EXAMPLES, UNLABELLED).save(tmp_path)
+    names = ("router_zh.json", "router_zh.npy", "router_zh_head.json", "router_zh_head.npy")
+    first = [(tmp_path / name).read_bytes() for name in names]
+    fit_router(EXAMPLES, UNLABELLED).save(tmp_path)
+    assert [(tmp_path / name).read_bytes() for name in names] == first
+    loaded = _load(tmp_path)
+    probabilities = loaded.probabilities(["学校收费", "公交线路", "医院挂号"])
+    assert [loaded.classes[i] for i in probabilities.argmax(axis=1)] == ["教育", "交通", "卫生"]
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_shipped_router_has_its_head_block(models: TriageModels) -> None:
+    assert isinstance(models.router, HeadRouter) and models.router.head is not None
+    assert models.router.head.classes == models.router.classes
+    result = triage("A市某小学违规收取学生补课费 孩子在学校每学期都被要求交钱，家长负担很重。")
+    assert result.department == "教育文体"
