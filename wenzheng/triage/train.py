@@ -17,7 +17,7 @@ import numpy as np
 
 from wenzheng.triage.datasets import Example, disaster_messages, gov_messages
 from wenzheng.triage.normalize import normalize_batch
-from wenzheng.triage.router import HeadRouter, head_chars
+from wenzheng.triage.router import HEAD_CHARS, HeadRouter, head_chars
 from wenzheng.triage.textmodel import ANALYZERS, LinearTextModel
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -34,7 +34,8 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     gov = [e for e in gov_messages(data) if e.split == "train"]
     disaster = [e for e in disaster_messages(data) if e.split == "train"]
-    fit_router(gov, gov_unlabelled(data, gov_messages(data))).save(out)
+    unlabelled = gov_unlabelled(data, gov_messages(data))
+    fit_router(gov, unlabelled).save(out)
     fit_life_safety(disaster).save(out)
     plea, threshold, plea_rows = fit_plea(data)
     plea.save(out)
@@ -44,7 +45,13 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
             digest.update(path.read_bytes())
     manifest: dict[str, object] = {
         "version": f"triage-1.{digest.hexdigest()[:10]}",
-        "router_zh": {"data": "gov-messages-zh/labelled.csv (train split)", "rows": len(gov)},
+        "router_zh": {
+            "data": "gov-messages-zh/labelled.csv (train split); self-training on the unlabelled messages",
+            "rows": len(gov),
+            "unlabelled": len(unlabelled),
+            "self_training": {"per_class": ROUTER_PSEUDO, "weight": ROUTER_PSEUDO_WEIGHT},
+            "head_chars": HEAD_CHARS,
+        },
         "life_safety_en": {"data": "disaster-response-en (train split)", "rows": len(disaster)},
         "plea_zh": {
             "data": "henan-flood-weibo-zh: lexicon weak labels + the dev half of the hand labels (test half held out)",
