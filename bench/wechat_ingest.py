@@ -34,8 +34,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cores() -> tuple[set[int], set[int]] | None:
+    """Two disjoint sets of CPUs, one for the server and one for the load generator, so that neither steals the
+    other's core (the closest this one machine comes to a load generator on another box); None on one CPU."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None
+    half = len(available) // 2
+    return set(available[half:]), set(available[:half])
+
+
+PINNING = cores()
+
+
 @contextmanager
-def server(target: str, env: dict[str, str], *, factory: bool, workers: int = 1) -> Iterator[int]:
+def server(
+    target: str, env: dict[str, str], *, factory: bool, workers: int = 1, cpus: set[int] | None = None
+) -> Iterator[int]:
     port = free_port()
     command = [
         sys.executable,
@@ -53,7 +68,8 @@ def server(target: str, env: dict[str, str], *, factory: bool, workers: int = 1)
         str(workers),
         *(["--factory"] if factory else []),
     ]
-    process = subprocess.Popen(command, env={**os.environ, **env})
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    process = subprocess.Popen(command, env={**os.environ, **env}, preexec_fn=pin)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -140,9 +156,12 @@ def main() -> None:
     parser.add_argument("--steady-seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for wenzheng")
     args = parser.parse_args()
+    if PINNING:
+        os.sched_setaffinity(0, PINNING[1])
     print(
         f"WeChat ingest — {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} CPUs, plaintext mode, SQLite, "
         f"{args.connections} connections, {RETRY_SHARE:.0%} deliberate retries, {args.workers} wenzheng process(es)"
+        + (f", server on CPUs {sorted(PINNING[0])}, load generator on {sorted(PINNING[1])}" if PINNING else "")
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -151,10 +170,11 @@ def main() -> None:
         steady_count = int(args.steady_rate * args.steady_seconds)
         steady, steady_ids = workload(steady_count, token="benchtoken", seed=2, first_id=2 * 10**15)
         floor_env = {"FLOOR_DB": str(folder / "floor.db")}
-        with server("bench.floor_app:app", floor_env, factory=False) as port:
+        server_cpus = PINNING[0] if PINNING else None
+        with server("bench.floor_app:app", floor_env, factory=False, cpus=server_cpus) as port:
             measure(port, burst[:200], args.connections)  # warm up
             floor = measure(port, burst, args.connections)
-        with server("wenzheng.app:create_app", env, factory=True, workers=args.workers) as port:
+        with server("wenzheng.app:create_app", env, factory=True, workers=args.workers, cpus=server_cpus) as port:
             warm, warm_ids = workload(200, token="benchtoken", seed=3, first_id=3 * 10**15)
             measure(port, warm, 8)
             ours = measure(port, burst, args.connections)

@@ -86,12 +86,14 @@ def engine() -> Engine:
 def _empty_tables() -> Iterator[None]:
     """Every test starts from an empty, migrated schema (and no cached channel bindings)."""
     from wenzheng.assessments.tasks import forget_cluster_indexes
+    from wenzheng.autoreplies.match import forget_rules
     from wenzheng.cases.calendar import forget_calendars
     from wenzheng.channels.wechat.bindings import forget_bindings
 
     forget_bindings()
     forget_cluster_indexes()
     forget_calendars()
+    forget_rules()
     yield
     engine = wz_db.get_engine()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]

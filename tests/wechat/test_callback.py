@@ -7,8 +7,9 @@ import re
 import threading
 import time
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from wechatpy.crypto import WeChatCrypto
 
@@ -207,6 +208,40 @@ def test_keyword_auto_replies_in_priority_order(client: TestClient, db: Session)
     assert "捐款请认准红十字会" in send_text(client, connected, "我想捐款")[1]
     assert "请发送失联者姓名" in send_text(client, connected, "寻人")[1]
     assert "受理编号" in send_text(client, connected, "寻人启事：张三")[1]  # exact means exact
+
+
+def test_rules_are_cached_briefly_and_a_change_here_is_seen_at_once(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wenzheng.autoreplies import match
+    from wenzheng.autoreplies.actions import do_delete_auto_reply
+    from wenzheng.autoreplies.models import AutoReplyRule
+
+    connected = connect(db, mode="plaintext")
+    account = connected.tenant.account
+    rule = do_create_auto_reply(db, SYSTEM, account, match_type="contains", pattern="献血", reply_text="请到中心血站")
+    assert "请到中心血站" in send_text(client, connected, "哪里可以献血")[1]
+    # Another process adds a rule: this one answers from its cache until the entry is TTL_SECONDS old.
+    db.execute(  # written as another process would: not through this process's actions
+        insert(AutoReplyRule).values(
+            agency_id=account.agency_id,
+            account_id=account.id,
+            match_type="contains",
+            pattern="余震",
+            reply_text="远离危房",
+            priority=1,
+            reply_type="text",
+            articles=[],
+            enabled=True,
+        )
+    )
+    assert "受理编号" in send_text(client, connected, "余震还会有吗")[1]
+    later = time.monotonic() + match.TTL_SECONDS + 1
+    monkeypatch.setattr(match.time, "monotonic", lambda: later)
+    assert "远离危房" in send_text(client, connected, "余震还会有吗")[1]
+    # A rule deleted in this process stops answering at once.
+    do_delete_auto_reply(db, SYSTEM, db.get_one(AutoReplyRule, rule.id))
+    assert "受理编号" in send_text(client, connected, "哪里可以献血")[1]
 
 
 def test_a_citizen_asks_for_the_status_of_their_own_reference_only(client: TestClient, db: Session) -> None:

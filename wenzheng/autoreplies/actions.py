@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
-from wenzheng.autoreplies.match import MATCH_TYPES
+from wenzheng.autoreplies.match import MATCH_TYPES, forget_rules
 from wenzheng.autoreplies.models import AutoReplyRule
 from wenzheng.errors import InvalidInput
 from wenzheng.staff.actor import Actor
@@ -54,6 +54,7 @@ def do_create_auto_reply(
         data={"pattern": rule.pattern, "type": match_type},
     )
     session.commit()
+    forget_rules(account.id)
     return rule
 
 
@@ -68,8 +69,10 @@ def do_delete_auto_reply(session: Session, actor: Actor, rule: AutoReplyRule) ->
         subject_id=rule.id,
         data={"pattern": rule.pattern},
     )
+    account_id = rule.account_id
     session.delete(rule)
     session.commit()
+    forget_rules(account_id)
 
 
 def _match_type(value: str) -> str:

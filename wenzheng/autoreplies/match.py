@@ -6,7 +6,11 @@ intake past the channel's reply deadline.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import regex
 from sqlalchemy import select
@@ -18,12 +22,52 @@ MATCH_TYPES = ("exact", "contains", "regex")
 REGEX_TIMEOUT_SECONDS = 0.02
 
 
-def rules_of_account(session: Session, account_id: int) -> list[AutoReplyRule]:
-    """The account's enabled rules in answering order, read once per session (one intake batch)."""
-    cache: dict[int, list[AutoReplyRule]] = session.info.setdefault("wz_auto_reply_rules", {})
-    if account_id not in cache:
-        cache[account_id] = _load_rules(session, account_id)
-    return cache[account_id]
+# The rules are read by intake for every text, and change a few times a day: each process keeps them for a few
+# seconds. A change made in this process is seen at once (the actions forget the account's entry after their
+# commit); one made in another process within TTL_SECONDS.
+TTL_SECONDS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What answering needs of an AutoReplyRule, detached from any session."""
+
+    id: int
+    match_type: str
+    pattern: str
+    reply_type: str
+    reply_text: str
+    articles: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, rule: AutoReplyRule) -> Rule:
+        articles = tuple(dict(article) for article in rule.articles or ())
+        return cls(rule.id, rule.match_type, rule.pattern, rule.reply_type, rule.reply_text, articles)
+
+
+_cache: dict[int, tuple[float, list[Rule]]] = {}
+_lock = threading.Lock()
+
+
+def rules_of_account(session: Session, account_id: int) -> list[Rule]:
+    """The account's enabled rules in answering order (cached for TTL_SECONDS in this process)."""
+    now = time.monotonic()
+    cached = _cache.get(account_id)
+    if cached is not None and now - cached[0] < TTL_SECONDS:
+        return cached[1]
+    rules = [Rule.of(rule) for rule in _load_rules(session, account_id)]
+    with _lock:
+        _cache[account_id] = (now, rules)
+    return rules
+
+
+def forget_rules(account_id: int | None = None) -> None:
+    """Drop the cached rules of one account (after a change in this process), or of all (between tests)."""
+    with _lock:
+        if account_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(account_id, None)
 
 
 def _load_rules(session: Session, account_id: int) -> list[AutoReplyRule]:
@@ -37,7 +81,7 @@ def _load_rules(session: Session, account_id: int) -> list[AutoReplyRule]:
     )
 
 
-def matching_rule(rules: Iterable[AutoReplyRule], text: str) -> AutoReplyRule | None:
+def matching_rule(rules: Iterable[Rule], text: str) -> Rule | None:
     text = text.strip()
     if not text:
         return None

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
-from wenzheng.autoreplies.match import matching_rule, rules_of_account
-from wenzheng.autoreplies.models import AutoReplyRule
+from wenzheng.autoreplies.match import Rule, matching_rule, rules_of_account
 from wenzheng.cases.followup import rating_reply
 from wenzheng.intake.actions import Reply
 from wenzheng.messages.models import Message
@@ -83,9 +82,9 @@ def _latest_answer(session: Session, asked: Message) -> str | None:
     ).scalar_one_or_none()
 
 
-def rule_reply(rule: AutoReplyRule, *, articles_allowed: int) -> Reply:
+def rule_reply(rule: Rule, *, articles_allowed: int) -> Reply:
     if rule.reply_type == "news" and rule.articles:
-        return {"type": "news", "articles": rule.articles[:articles_allowed]}
+        return {"type": "news", "articles": [dict(article) for article in rule.articles[:articles_allowed]]}
     return text_reply(rule.reply_text)
 
 
