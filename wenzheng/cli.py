@@ -165,12 +165,20 @@ def _demo_outside() -> str:
     """Point the demo at loopback stand-ins for WeChat and the SMS gateway, unless real ones are configured."""
     import os
 
-    from wenzheng.config import reset_settings_cache
-    from wenzheng.demo_outside import start, start_mail_relay
+    from wenzheng.channels.wechat.simulate import Credentials
+    from wenzheng.config import get_settings, reset_settings_cache
+    from wenzheng.demo import DEMO_WECHAT
+    from wenzheng.demo_outside import Reporter, start, start_mail_relay
 
     if os.environ.get("WENZHENG_WECHAT_API_BASE") or os.environ.get("WENZHENG_SMS_GATEWAY_URL"):
         return ""
-    base = start()
+    credentials = Credentials(
+        token=DEMO_WECHAT["token"],
+        app_id=DEMO_WECHAT["app_id"],
+        aes_key=DEMO_WECHAT["aes_key"],
+        original_id=DEMO_WECHAT["original_id"],
+    )
+    base = start(Reporter(f"{get_settings().base_url.rstrip('/')}/wechat/yaan", credentials))
     os.environ["WENZHENG_WECHAT_API_BASE"] = base
     os.environ["WENZHENG_SMS_GATEWAY_URL"] = f"{base}/sms/send"
     if not os.environ.get("WENZHENG_SMTP_PORT"):

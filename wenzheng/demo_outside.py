@@ -13,7 +13,9 @@ import logging
 import socket
 import threading
 import time
+from dataclasses import dataclass
 
+import httpx
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
@@ -21,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from wenzheng.channels.wechat.simulate import Credentials, cdata, event_xml, signed_push
 
 logger = logging.getLogger("wenzheng.demo.outside")
 _ids = itertools.count(1000)
@@ -30,6 +34,43 @@ async def _token(request: Request) -> JSONResponse:
     return JSONResponse({"access_token": "DEMO_ACCESS_TOKEN", "expires_in": 7200})
 
 
+@dataclass(frozen=True)
+class Reporter:
+    """Where the stand-in reports finished mass sends, as WeChat does: a signed, encrypted MASSSENDJOBFINISH push
+    to the account's server URL a moment after the send."""
+
+    callback_url: str
+    credentials: Credentials
+    delay_seconds: float = 3.0
+
+    def report(self, msg_id: int, recipients: int) -> None:
+        timer = threading.Timer(self.delay_seconds, self._push, (msg_id, recipients))
+        timer.daemon = True
+        timer.start()
+
+    def _push(self, msg_id: int, recipients: int) -> None:
+        counts = (
+            f"<MsgID>{msg_id}</MsgID><Status>{cdata('send success')}</Status><TotalCount>{recipients}</TotalCount>"
+            f"<FilterCount>{recipients}</FilterCount><SentCount>{recipients}</SentCount><ErrorCount>0</ErrorCount>"
+        )
+        xml = event_xml(
+            "MASSSENDJOBFINISH",
+            openid="mphelper",  # WeChat's mass-send helper is the sender of these reports
+            create_time=int(time.time()),
+            original_id=self.credentials.original_id,
+            extra=counts,
+        )
+        query, body = signed_push(self.credentials, xml, encrypt=bool(self.credentials.aes_key))
+        try:
+            answer = httpx.post(f"{self.callback_url}?{query}", content=body, timeout=10, trust_env=False)
+            logger.info("demo WeChat reported mass send %s finished: HTTP %s", msg_id, answer.status_code)
+        except httpx.HTTPError as error:
+            logger.info("demo WeChat could not report mass send %s: %s", msg_id, error)
+
+
+_reporter: Reporter | None = None
+
+
 async def _wechat(request: Request) -> JSONResponse:
     body = await request.json()
     path = request.url.path.rsplit("/", 2)
@@ -37,6 +78,8 @@ async def _wechat(request: Request) -> JSONResponse:
     size = len(audience) if isinstance(audience, list) else audience
     logger.info("demo WeChat took %s/%s for %s", path[-2], path[-1], size)
     msg_id = next(_ids)
+    if _reporter is not None and path[-2:] == ["mass", "send"] and isinstance(audience, list):
+        _reporter.report(msg_id, len(set(audience)))
     return JSONResponse({"errcode": 0, "errmsg": "ok", "msg_id": msg_id, "msgid": msg_id})
 
 
@@ -77,8 +120,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start() -> str:
-    """Serve the stand-ins on a free loopback port in a daemon thread; their base URL."""
+def start(reporter: Reporter | None = None) -> str:
+    """Serve the stand-ins on a free loopback port in a daemon thread; their base URL. With a ``reporter``, mass
+    sends to OpenID lists are reported back to the account's server URL as WeChat does."""
+    global _reporter
+    _reporter = reporter
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app(), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="demo-outside", daemon=True).start()

@@ -127,7 +127,8 @@ def test_wechats_report_of_each_list_send_lands_on_the_bulletin(
     assert report.handed == 3 and report.finished_at is None
     assert wechat_report(db, bulletin.id) == wechat_report_of(sends=1, reported=0, handed=3)
 
-    finished = {"MsgID": report.msg_id, "Status": "send success", "TotalCount": "3", "FilterCount": "1"}
+    # WeChat's FilterCount is what is left after its filters (here one follower refuses mass messages).
+    finished = {"MsgID": report.msg_id, "Status": "send success", "TotalCount": "3", "FilterCount": "2"}
     outbound.record_mass_send_finished(db, tenant.account, {**finished, "SentCount": "2", "ErrorCount": "0"})
     db.commit()
 
@@ -136,7 +137,7 @@ def test_wechats_report_of_each_list_send_lands_on_the_bulletin(
         sends=1, reported=1, handed=3, total=3, sent=2, filtered=1
     )
     page = _bulletin_page_text(db, tenant, bulletin.id)
-    assert "已回报 1/1 次群发：发送成功 2 / 共 3，因拉黑或取消关注被过滤 1，失败 0。" in page
+    assert "已回报 1/1 次群发：发送成功 2 / 共 3，被微信过滤 1（拒收群发或本月已收满），失败 0。" in page
 
 
 def wechat_report_of(**counts: int) -> object:

@@ -154,7 +154,7 @@ class WeChatReport:
     handed: int  # OpenIDs handed over in the list sends
     total: int
     sent: int
-    filtered: int  # the follower blocked the account or left: WeChat did not send
+    filtered: int  # targeted, but filtered out by WeChat (the follower refuses mass messages, or got 4 this month)
     errors: int
 
 
@@ -166,12 +166,13 @@ def wechat_report(session: Session, bulletin_id: int) -> WeChatReport | None:
             func.count(BulletinWeChatReport.finished_at),
             func.coalesce(func.sum(BulletinWeChatReport.handed), 0),
             func.coalesce(func.sum(BulletinWeChatReport.total_count), 0),
-            func.coalesce(func.sum(BulletinWeChatReport.sent_count), 0),
             func.coalesce(func.sum(BulletinWeChatReport.filter_count), 0),
+            func.coalesce(func.sum(BulletinWeChatReport.sent_count), 0),
             func.coalesce(func.sum(BulletinWeChatReport.error_count), 0),
         ).where(BulletinWeChatReport.bulletin_id == bulletin_id)
     ).one()
-    sends, reported, handed, total, sent, filtered, errors = (int(v or 0) for v in row)
+    sends, reported, handed, total, kept, sent, errors = (int(v or 0) for v in row)
     if not sends:
         return None
-    return WeChatReport(sends, reported, handed, total, sent, filtered, errors)
+    # WeChat's FilterCount is what is left to send after its filters; what they took out is the difference.
+    return WeChatReport(sends, reported, handed, total, sent, max(0, total - kept) if reported else 0, errors)

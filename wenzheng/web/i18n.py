@@ -745,9 +745,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bulletins.wechat_report": ("微信回报", "WeChat's report"),
     "bulletins.wechat_report_line": (
         "已回报 {reported}/{sends} 次群发：发送成功 {sent} / 共 {total}，"
-        "因拉黑或取消关注被过滤 {filtered}，失败 {errors}。",
-        "{reported} of {sends} mass sends reported: {sent} sent of {total}, {filtered} filtered out "
-        "(blocked or unfollowed), {errors} failed.",
+        "被微信过滤 {filtered}（拒收群发或本月已收满），失败 {errors}。",
+        "{reported} of {sends} mass sends reported: {sent} sent of {total}, {filtered} filtered out by WeChat "
+        "(refusing mass messages, or this month's limit reached), {errors} failed.",
     ),
     "bulletins.wechat_report_waiting": (
         "微信在群发完成后才回报（通常几分钟到数小时）。",
