@@ -153,23 +153,7 @@ def test_an_admin_sends_an_alert_alone_and_its_page_links_the_cap_document(
 ) -> None:
     add_followers(db, tenant, "wechat", 2)
     csrf = login(client, tenant.admin.username)
-    alert = {
-        "kind": "alert",
-        "title": "暴雨红色预警",
-        "body": "",
-        "cap_event": "暴雨",
-        "cap_category": "Met",
-        "cap_urgency": "Immediate",
-        "cap_certainty": "Likely",
-        "cap_response_type": "Shelter",
-        "cap_instruction": "请立即停止户外活动，远离河道。",
-        "warning_colour": "red",
-        "expires_at": _future_local(),
-        "area_desc": "雅安市芦山县全境",
-        "area_codes": "511826",
-    }
-
-    sent = _compose(client, tenant, csrf, intent="send_now", **alert)
+    sent = _compose(client, tenant, csrf, intent="send_now", **_red_alert())
 
     assert sent.status_code == 303 and "notice=bulletin_sending" in sent.headers["location"]
     bulletin = _only_bulletin(db)
