@@ -32,3 +32,25 @@ def test_chinese_terms_are_found_overlapping_and_in_order() -> None:
     assert hits.terms["danger"] == ("被困", "困在", "塌了")
     assert "救救" in hits.terms["plea"]
     assert "sos" in cues.find_cues("SOS 救命", "zh").terms["sos"]
+
+
+def test_english_cues_skipping_categories_by_stem_find_what_every_pattern_finds() -> None:
+    for sentence in SENTENCES:
+        plain = {category: tuple(re.findall(pair[1], sentence)) for category, pair in cues._LEXICON.items()}
+        expected = {category: tuple(dict.fromkeys(terms)) for category, terms in plain.items() if terms}
+        assert cues.find_cues(sentence, "en").terms == expected
+
+
+@pytest.mark.parametrize(
+    ("term", "stem"),
+    [
+        (r"\binjur\w*", "inju"),
+        (r"can'?t breathe", "can"),
+        (r"\bkids?\b", "kid"),
+        (r"\bno (?:food|water)\b", "no "),
+        (r"\?", None),
+        (r"\bha(?:ve|s)n'?t received\b", None),
+    ],
+)
+def test_a_stem_is_what_every_match_of_the_term_begins_with(term: str, stem: str | None) -> None:
+    assert cues._stem(term) == stem

@@ -162,6 +162,32 @@ _COMPILED = {  # applied to lower-cased text
 }
 
 
+_LEADING_LITERAL = re.compile(r"(?:\\b)?([a-z' ]+)")
+
+
+def _stem(term: str) -> str | None:
+    """Up to four letters every match of ``term`` begins with (``\\binjur\\w*`` → ``inju``), or None when the term
+    does not begin with three such letters. A letter made optional by a following ``?``, ``*`` or ``{`` is left out."""
+    match = _LEADING_LITERAL.match(term)
+    if match is None:
+        return None
+    literal = match.group(1)
+    if term[match.end() : match.end() + 1] in ("?", "*", "{"):
+        literal = literal[:-1]
+    literal = literal.split("'")[0] if "'" in literal and term[match.end() : match.end() + 1] == "?" else literal
+    return literal[:4] if len(literal) >= 3 else None
+
+
+def _stems(pattern: str) -> tuple[str, ...] | None:
+    """One stem per top-level term, or None when a term has none (the category is then always scanned)."""
+    stems = [_stem(term) for term in _top_level_terms(pattern)]
+    return None if any(stem is None for stem in stems) else tuple(dict.fromkeys(s for s in stems if s))
+
+
+# A cheap substring test per English category before its regex scan: most categories have no term in a message.
+_EN_STEMS = {category: _stems(pair[1]) for category, pair in _LEXICON.items()}
+
+
 def _chinese_matchers() -> tuple[
     ahocorasick_rs.AhoCorasick, list[tuple[str, tuple[str, ...]]], dict[str, re.Pattern[str]]
 ]:
@@ -204,6 +230,9 @@ def find_cues(text: str, lang: str) -> Hits:
                 found.setdefault(category, {})[term] = None
     else:
         for category, pattern in _COMPILED["en"].items():
+            stems = _EN_STEMS[category]
+            if stems is not None and not any(stem in text for stem in stems):
+                continue  # none of the category's terms can be in the text: skip its regex scan
             for term in pattern.findall(text):
                 found.setdefault(category, {})[term] = None
     return Hits({category: tuple(terms) for category, terms in found.items()})
