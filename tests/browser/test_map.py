@@ -103,3 +103,38 @@ def test_an_agency_without_requests_sees_all_of_china(
     assert page.inner_text("#map-status").startswith("0 ")
     page.screenshot(path=str(screenshots / "map-china.png"))
     page.close()
+
+
+def test_the_markers_are_reachable_from_the_keyboard_most_urgent_first(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from tests.map.seeding import Seed
+
+    tenant = create_tenant(db, "kb")
+    far_apart = [  # Lushan, Ya'an city and Chengdu: three markers in view, one per urgency
+        Seed(urgency="P2", lat=30.67, lon=104.06, summary="成都停水"),
+        Seed(urgency="P0", lat=30.15, lon=102.93, summary="芦山被困"),
+        Seed(urgency="P1", lat=29.99, lon=103.01, summary="雅安缺水"),
+    ]
+    insert_cases(tenant.account, far_apart)
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    _log_in(page, live_server, tenant.operator.username)
+    page.goto(f"{live_server}/console/agencies/{tenant.agency.id}/map")
+    page.wait_for_selector("#map[data-ready]")
+    _settled(page)
+    assert [c["n"] for c in page.evaluate(VISIBLE)] == [1, 1, 1]
+
+    page.focus("#map canvas")
+    page.keyboard.press("n")
+    assert page.inner_text("#map-status").startswith("1/3 · P0")
+    page.keyboard.press("n")
+    assert page.inner_text("#map-status").startswith("2/3 · P1")
+    page.keyboard.press("p")
+    assert page.inner_text("#map-status").startswith("1/3 · P0")
+    page.screenshot(path=str(screenshots / "map-keyboard-focus.png"))
+    page.keyboard.press("Enter")
+    popup = page.wait_for_selector(".map-popup .map-case")
+    assert "芦山被困" in popup.inner_text()
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".map-popup", state="detached")
+    page.close()

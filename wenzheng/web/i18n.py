@@ -701,9 +701,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.hours_0": ("全部未办结", "Every open case"),
     "map.intent_help": ("求助（救援、求助、寻人）", "Help requests (rescue, help, missing people)"),
     "map.keys": (
-        "拖动平移，滚轮、双击或 +/− 缩放；点击聚合点放大，点击标记查看工单。",
-        "Drag to pan; wheel, double-click or +/− to zoom; click a cluster to zoom in, a marker to see its case.",
+        "拖动平移，滚轮、双击或 +/− 缩放；点击聚合点放大，点击标记查看工单。"
+        "键盘：方向键平移，N / P 在标记间移动（最紧急的在前），回车打开，Esc 关闭。",
+        "Drag to pan; wheel, double-click or +/− to zoom; click a cluster to zoom in, a marker to see its case. "
+        "Keyboard: arrows pan, N / P move between markers (most urgent first), Enter opens, Esc closes.",
     ),
+    "map.focus_hint": ("回车打开", "Enter opens it"),
     "map.loading": ("正在加载…", "Loading…"),
     "map.failed": ("加载失败，请刷新重试。", "Could not load the cases; reload the page to try again."),
     "map.on_map": ("个工单在图上", "cases on the map"),

@@ -417,6 +417,13 @@
       const r = radius(c.n);
       if (at[0] < -r || at[1] < -r || at[0] > size[0] + r || at[1] > size[1] + r) return;
       this.visible.push({cluster: c, x: at[0], y: at[1], r: r, level: level});
+      if (c === this.focused) {  // the marker chosen with the keyboard (N / P)
+        ctx.beginPath();
+        ctx.arc(at[0], at[1], r + 8, 0, 2 * Math.PI);
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = "#1d4f91";
+        ctx.stroke();
+      }
       const colour = COLOURS[Math.min(c.rank, 4)];
       ctx.beginPath();
       ctx.arc(at[0], at[1], r, 0, 2 * Math.PI);
@@ -455,6 +462,18 @@
         ctx.fillText(compact(c.n), at[0], at[1] + 0.5);
       }
     });
+  };
+
+  // Keyboard access to the markers: N / P go through the markers in view, most urgent first (then the largest),
+  // Enter opens the focused one as a click would; the page announces each in its status line.
+  WzMap.prototype.focusNext = function (step) {
+    const order = this.visible.slice().sort((a, b) => a.cluster.rank - b.cluster.rank || b.cluster.n - a.cluster.n);
+    if (!order.length) return;
+    const at = order.findIndex((v) => v.cluster === this.focused);
+    const next = order[at < 0 ? (step > 0 ? 0 : order.length - 1) : (at + step + order.length) % order.length];
+    this.focused = next.cluster;
+    this.redraw();
+    if (this.options.onFocus) this.options.onFocus(next.cluster, order.indexOf(next) + 1, order.length);
   };
 
   WzMap.prototype.hit = function (sx, sy) {
@@ -601,6 +620,13 @@
         this.fitPoints();
       } else if (e.key === "Escape") {
         this.closePopup();
+      } else if (e.key === "n" || e.key === "N" || e.key === "]") {
+        this.focusNext(1);
+      } else if (e.key === "p" || e.key === "P" || e.key === "[") {
+        this.focusNext(-1);
+      } else if (e.key === "Enter" && this.focused) {
+        const v = this.visible.find((item) => item.cluster === this.focused);
+        if (v) this.select(v);
       } else {
         return;
       }
@@ -623,7 +649,7 @@
   function mountPage(frame) {
     const labels = parseData(frame, "labels"), status = document.getElementById("map-status");
     const form = document.getElementById("map-filters");
-    const map = new WzMap(frame, {labels: labels, tiles: parseData(frame, "tiles"), onSelect: showCases});
+    const map = new WzMap(frame, {labels: labels, tiles: parseData(frame, "tiles"), onSelect: showCases, onFocus: announce});
     window.wzMap = map;
     let first = true;
 
@@ -651,6 +677,12 @@
         status.textContent = text;
         history.replaceState(null, "", location.pathname + "?" + q);
       }).catch(() => { status.textContent = labels.failed || "!"; });
+    }
+
+    function announce(cluster, position, total) {
+      const level = ["P0", "P1", "P2", "P3"][cluster.rank] || "";
+      status.textContent = position + "/" + total + " · " + level + " · " + cluster.n + " " + (labels.cases || "") +
+        " · " + (labels.focus_hint || "");
     }
 
     function showCases(ids, anchor, members) {
