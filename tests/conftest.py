@@ -125,6 +125,16 @@ def tx_db() -> Iterator[Session]:
 
 
 @pytest.fixture
+def with_a_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Jobs wait for a worker, as in production (the suite otherwise runs them inline)."""
+    monkeypatch.setenv("WENZHENG_JOBS_INLINE", "false")
+    reset_settings_cache()
+    yield
+    monkeypatch.undo()
+    reset_settings_cache()
+
+
+@pytest.fixture
 def is_postgres() -> bool:
     return get_settings().database_url.startswith("postgresql")
 

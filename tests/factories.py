@@ -6,12 +6,14 @@ import itertools
 from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.actions import do_create_account
 from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency, Department
+from wenzheng.jobs.models import Job
 from wenzheng.staff.actions import do_add_staff, do_create_api_token, do_create_user
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import ApiToken, User
@@ -102,3 +104,10 @@ def create_tenant(db: Session, label: str) -> Tenant:
         admin=create_user(db, agency, Role.ADMIN, username=f"{label}-admin"),
         operator=create_user(db, agency, Role.OPERATOR, username=f"{label}-operator"),
     )
+
+
+def triage_jobs(db: Session) -> list[Job]:
+    """The triage jobs queued so far (the worker's batch and the SQLite write-turn task)."""
+    from wenzheng.assessments.tasks import TASK, TASK_APART
+
+    return list(db.execute(select(Job).where(Job.task.in_((TASK, TASK_APART)))).scalars())

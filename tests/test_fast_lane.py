@@ -4,42 +4,24 @@ ordinary messages wait for the worker, and the two never assess a message twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tests.factories import triage_jobs
 from tests.wechat.callback_helpers import connect, send_text
 from wenzheng import db as wz_db
 from wenzheng.assessments import core
 from wenzheng.assessments.fast_lane import fast_lane, possibly_life_threatening
 from wenzheng.assessments.models import Assessment
-from wenzheng.assessments.tasks import TASK, TASK_APART
 from wenzheng.cases.models import Case
-from wenzheng.config import reset_settings_cache
 from wenzheng.db import utcnow
-from wenzheng.jobs.models import Job
 from wenzheng.jobs.worker import run_until_idle
 from wenzheng.messages.models import Message
 
 LUSHAN = "我们被困在了姚桥镇初级中学附属教师职工宿舍了，目前房子已经全部坍塌了，我女朋友不见踪影，求大家救救我们！"
 ORDINARY = "请问低保怎么申请？"
-
-
-@pytest.fixture
-def with_a_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Jobs wait for a worker, as in production (the suite otherwise runs them inline)."""
-    monkeypatch.setenv("WENZHENG_JOBS_INLINE", "false")
-    reset_settings_cache()
-    yield
-    monkeypatch.undo()
-    reset_settings_cache()
-
-
-def triage_jobs(db: Session) -> list[Job]:
-    return list(db.execute(select(Job).where(Job.task.in_((TASK, TASK_APART)))).scalars())
 
 
 def test_the_pre_check_is_generous_with_pleas_and_lets_the_rest_pass() -> None:

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.factories import triage_jobs
 from tests.wechat.callback_helpers import connect, send_text
 from wenzheng.assessments import tasks
-from wenzheng.assessments.tasks import TASK, TASK_APART
-from wenzheng.config import reset_settings_cache
+from wenzheng.assessments.tasks import TASK_APART
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
 
 ORDINARY = "请问低保怎么申请？"
-
-
-@pytest.fixture
-def with_a_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Jobs wait for a worker, as in production (the suite otherwise runs them inline)."""
-    monkeypatch.setenv("WENZHENG_JOBS_INLINE", "false")
-    reset_settings_cache()
-    yield
-    monkeypatch.undo()
-    reset_settings_cache()
-
-
-def triage_jobs(db: Session) -> list[Job]:
-    return list(db.execute(select(Job).where(Job.task.in_((TASK, TASK_APART)))).scalars())
 
 
 def test_a_running_triage_job_does_not_stop_intake_from_queueing_the_next(

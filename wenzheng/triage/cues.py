@@ -174,7 +174,6 @@ def _stem(term: str) -> str | None:
     literal = match.group(1)
     if term[match.end() : match.end() + 1] in ("?", "*", "{"):
         literal = literal[:-1]
-    literal = literal.split("'")[0] if "'" in literal and term[match.end() : match.end() + 1] == "?" else literal
     return literal[:4] if len(literal) >= 3 else None
 
 
