@@ -60,6 +60,15 @@ def test_batch_signatures_equal_one_at_a_time() -> None:
     assert all((index.signature(text) == batch[i]).all() for i, text in enumerate(texts))
 
 
+def test_a_large_batch_is_hashed_in_chunks_with_the_same_signatures() -> None:
+    index = ClusterIndex()
+    texts = [
+        f"第{i}号通报：" + "".join(chr(0x4E00 + (i * 7919 + k * 104729) % 20000) for k in range(400)) for i in range(60)
+    ]
+    batch = index.signatures(texts)  # ~24,000 shingles: several chunks of hashing
+    assert all((index.signature(text) == batch[i]).all() for i, text in enumerate(texts))
+
+
 def test_shingles_that_differ_in_one_character_hash_apart() -> None:
     index = ClusterIndex()
     first, second = index.signatures(["abababab", "abbabbab"])
@@ -83,14 +92,10 @@ def test_a_text_written_thousands_of_times_is_compared_with_its_latest_copies_on
     compared: list[int] = []
     best_match = index._best_match
 
-    def counting(signature):  # type: ignore[no-untyped-def]
-        candidates = {
-            mid
-            for key in index._band_keys(signature)
-            for mid in index._buckets.get(key, ())[-cluster.RECENT_PER_BUCKET :]
-        }
+    def counting(signature, keys):  # type: ignore[no-untyped-def]
+        candidates = {mid for key in keys for mid in index._buckets.get(key, ())[-cluster.RECENT_PER_BUCKET :]}
         compared.append(len(candidates))
-        return best_match(signature)
+        return best_match(signature, keys)
 
     index._best_match = counting  # type: ignore[method-assign]
     clusters = [index.assign(f"m{n}", text, signature=signatures[n]) for n, text in enumerate(texts)]

@@ -49,6 +49,11 @@ def test_people_counts_and_vulnerable_groups() -> None:
     assert "30多个小时" in people.times
 
 
+def test_times_in_order_with_words_inside_a_date_kept_in_it() -> None:
+    people = find_people("昨天下午3点涨水，7月21日凌晨被困，已经10个小时了，今晚怎么办")
+    assert people.times == ("昨天", "下午", "3点", "7月21日凌晨", "10个小时了")
+
+
 def test_english_people() -> None:
     people = find_people("Five people trapped since yesterday, 2 injured, an elderly woman", "en")
     assert (people.count, people.injured) == (5, 2)

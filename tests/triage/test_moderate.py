@@ -12,6 +12,11 @@ def test_keyword_stuffed_porn_is_flagged() -> None:
     assert "spam:porn" in result.cues
 
 
+def test_english_porn_words_count_only_as_whole_words() -> None:
+    assert moderate("xxx porn videos 久久 hot av").cues == ("spam:porn",)
+    assert not moderate("havoc in essex: sextant and pornography-free avenue, fix the 久久 road").spam
+
+
 def test_advert_is_flagged() -> None:
     assert moderate("加微信领取优惠，日赚500元").cues == ("spam:ad",)
 

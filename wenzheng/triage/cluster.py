@@ -24,6 +24,7 @@ _MAX_CHARS = 400  # a long message is judged by its first 400 characters
 # text written 3,000 times, each copy a little different (「第1234条：路面塌陷」), fills its buckets with thousands of
 # members, and its newest copies resemble the newest members at least as well as the old ones.
 RECENT_PER_BUCKET = 32
+_HASH_CHUNK = 8192  # shingles hashed at a time: 64 functions × 8,192 × 8 bytes = 4 MB
 _NOISE = re.compile(r"[\W_]+|转发|扩散|求转|#[^#]{1,30}#|//@[^:]{1,30}:|rt @\w+:?|@\w+")  # on lower-cased text
 
 
@@ -86,11 +87,12 @@ class ClusterIndex:
             return self._entries[message_id].cluster
         at = _aware(at or datetime.now(UTC))
         signature = self.signature(text) if signature is None else signature
-        match, similarity = self._best_match(signature)
+        keys = self._band_keys(signature)
+        match, similarity = self._best_match(signature, keys)
         cluster = self._entries[match].cluster if match else message_id
         self._entries[message_id] = _Entry(cluster, signature, at)
         if similarity < 0.9:  # a near-copy adds nothing to lookups: its neighbour already stands for it
-            for key in self._band_keys(signature):
+            for key in keys:
                 self._buckets.setdefault(key, []).append(message_id)
         self._sizes[cluster] = self._sizes.get(cluster, 0) + 1
         return cluster
@@ -136,19 +138,36 @@ class ClusterIndex:
         keyed, _ = unique_counts((owner[:width][inside] << np.uint64(40)) | mixed)
         starts = np.searchsorted(keyed >> np.uint64(40), np.arange(len(cores), dtype=np.uint64))
         values = keyed & np.uint64((1 << 40) - 1)
-        # Multiply-shift hashing (wrapping uint64 arithmetic, top 32 bits): a universal family, no slow modulo.
-        hashed = (self._a[:, None] * values[None, :] + self._b[:, None]) >> _SHIFT
-        return np.minimum.reduceat(hashed, starts, axis=1).T.copy()
+        return self._min_hashes(values, starts)
+
+    def _min_hashes(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Each message's minimum of every hash function over its shingles (``starts``: where each one's begin).
+
+        Multiply-shift hashing (wrapping uint64 arithmetic, top 32 bits): a universal family, no slow modulo. The
+        messages go through in groups of about ``_HASH_CHUNK`` shingles, so the hash matrix stays in the CPU cache.
+        """
+        a, b = self._a[:, None], self._b[:, None]
+        result = np.empty((len(starts), len(self._a)), np.uint64)
+        bounds = np.append(starts, len(values))
+        first = 0
+        while first < len(starts):
+            last = max(first + 1, int(np.searchsorted(bounds, bounds[first] + _HASH_CHUNK, side="right")) - 1)
+            low, high = int(bounds[first]), int(bounds[last])
+            hashed = a * values[None, low:high]
+            hashed += b
+            hashed >>= _SHIFT
+            result[first:last] = np.minimum.reduceat(hashed, starts[first:last] - low, axis=1).T
+            first = last
+        return result
 
     def _band_keys(self, signature: np.ndarray) -> list[tuple[int, bytes]]:
         raw = signature.tobytes()
         step = len(raw) // self.bands
         return [(band, raw[band * step : (band + 1) * step]) for band in range(self.bands)]
 
-    def _best_match(self, signature: np.ndarray) -> tuple[str | None, float]:
-        candidates = sorted(
-            {mid for key in self._band_keys(signature) for mid in self._buckets.get(key, ())[-RECENT_PER_BUCKET:]}
-        )
+    def _best_match(self, signature: np.ndarray, keys: list[tuple[int, bytes]]) -> tuple[str | None, float]:
+        buckets = self._buckets
+        candidates = sorted({mid for key in keys if key in buckets for mid in buckets[key][-RECENT_PER_BUCKET:]})
         if not candidates:
             return None, 0.0
         matrix = np.stack([self._entries[mid].signature for mid in candidates])

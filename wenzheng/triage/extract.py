@@ -96,11 +96,13 @@ _VULNERABLE_TERMS = (
 _VULNERABLE_EN = tuple((name, re.compile(pattern)) for name, _, pattern in _VULNERABLE_TERMS)
 _VULNERABLE_ZH_GROUP = [group for group, (_, terms, _) in enumerate(_VULNERABLE_TERMS) for _term in terms]
 _VULNERABLE_ZH = ahocorasick_rs.AhoCorasick([term for _, terms, _ in _VULNERABLE_TERMS for term in terms])
-_TIMES_ZH = re.compile(
-    r"\d{1,2}月\d{1,2}[日号](?:[上下]午|晚上?|凌晨|早上)?|\d{1,2}[:：]\d{2}|\d{1,2}点(?:\d{1,2}分|半)?|"
-    r"昨天|今天|今晚|昨晚|前天|明天|凌晨|早上|上午|中午|下午|傍晚|晚上|半夜|刚才|刚刚|"
-    r"\d{1,3}(?:多|余)?个?(?:小时|天|分钟)(?:了|以来)?"
+# Chinese times in two patterns, each starting with a plain character (a digit, or a word's first character) so
+# the regex engine skips ahead to where one can begin; a word inside a numbered time (7月21日凌晨) is part of it.
+_TIMES_ZH_NUMBERED = re.compile(
+    r"\d(?:\d?月\d{1,2}[日号](?:[上下]午|晚上?|凌晨|早上)?|\d?[:：]\d{2}|\d?点(?:\d{1,2}分|半)?|"
+    r"\d{0,2}(?:多|余)?个?(?:小时|天|分钟)(?:了|以来)?)"
 )
+_TIMES_ZH_WORDS = re.compile(r"昨天|今天|今晚|昨晚|前天|明天|凌晨|早上|上午|中午|下午|傍晚|晚上|半夜|刚才|刚刚")
 _TIMES_EN = re.compile(
     r"\b(?:yesterday|today|tonight|last night|this (?:morning|afternoon|evening)|since (?:yesterday|last \w+))\b|"
     r"\b\d{1,3}\s+(?:hours|days|minutes)\b|\b\d{1,2}(?::\d{2})?\s?[ap]\.?m\b",
@@ -131,15 +133,24 @@ def find_people(text: str, lang: str = "zh") -> People:
             count = _first_number(_EN_COUNT, text)
             injured = _first_number(_EN_INJURED, text)
             dead = _first_number(_EN_DEAD, text)
+    times = _times_zh(text) if lang == "zh" else _TIMES_EN.findall(text)
     return People(
         count=count,
         injured=injured,
         dead=dead,
         vulnerable=_vulnerable(text, lang),
-        times=tuple(
-            dict.fromkeys(m.group().strip() for m in (_TIMES_ZH if lang == "zh" else _TIMES_EN).finditer(text))
-        )[:5],
+        times=tuple(dict.fromkeys(t.strip() for t in times))[:5],
     )
+
+
+def _times_zh(text: str) -> list[str]:
+    """Time expressions in order of appearance, as one left-to-right scan of both patterns would find them."""
+    numbered = [(m.start(), m.end(), m.group()) for m in _TIMES_ZH_NUMBERED.finditer(text)]
+    words = [(m.start(), m.end(), m.group()) for m in _TIMES_ZH_WORDS.finditer(text)]
+    if numbered and words:
+        words = [w for w in words if not any(start <= w[0] < end for start, end, _ in numbered)]
+        return [found for _, _, found in sorted(numbered + words)]
+    return [found for _, _, found in numbered or words]
 
 
 def _vulnerable(text: str, lang: str) -> tuple[str, ...]:
@@ -199,7 +210,7 @@ def find_places(text: str, gazetteer: Gazetteer, lang: str) -> tuple[Place, ...]
 def _phrase_spans(text: str, matches: list[Match]) -> list[tuple[int, int]]:
     starts = {m.end() for m in _LOCATIVE.finditer(text)}
     starts.update(m.start for m in matches)
-    starts.update(m.start() for m in _TOWNSHIP.finditer(text) if not _TOWNSHIP_NOT.search(m.group()))
+    starts.update(m.start() for m in _townships(text, 0, len(text)))
     spans: list[tuple[int, int]] = []
     for start in sorted(starts):
         if spans and start < spans[-1][1]:
@@ -225,13 +236,19 @@ def _phrase_end(text: str, start: int) -> int:
     return start + last
 
 
+def _townships(text: str, start: int, end: int) -> list[re.Match[str]]:
+    """Township names (姚桥镇, 龙门乡, 新华街道) between ``start`` and ``end``, without 城镇, 家乡 and the like."""
+    window = text[start:end]
+    if "镇" not in window and "乡" not in window and "街道" not in window:  # the pattern is slow; most texts have none
+        return []
+    return [m for m in _TOWNSHIP.finditer(text, start, end) if not _TOWNSHIP_NOT.search(m.group())]
+
+
 def _place(text: str, span: tuple[int, int], matches: list[Match], gazetteer: Gazetteer) -> Place:
     start, end = span
     inside = [m for m in matches if start <= m.start < end]
     resolved = [d for d in (gazetteer.resolve(m, matches) for m in inside) if d is not None]
-    township = next(
-        (m.group() for m in _TOWNSHIP.finditer(text, start, end) if not _TOWNSHIP_NOT.search(m.group())), None
-    )
+    township = next((m.group() for m in _townships(text, start, end)), None)
     if not resolved:
         return Place(text=text[start:end], admin=(None, None, None, township))
     finest = max(resolved, key=lambda d: d.level)

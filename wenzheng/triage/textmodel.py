@@ -82,7 +82,7 @@ class LinearTextModel:
             rows, columns, tallies = self._word_grams.count(texts)
         else:
             rows, columns, tallies = _count_generic(ANALYZERS[self.analyzer], self.vocabulary, texts)
-        values = (1.0 + np.log(tallies.astype(np.float32))) * self.idf[columns]
+        values = (1.0 + np.log(tallies.astype(np.float32))) * self.idf.take(columns)
         squares = np.bincount(rows, weights=values * values, minlength=len(texts))
         norms = np.sqrt(squares)
         norms[norms == 0] = 1.0
@@ -96,15 +96,20 @@ class LinearTextModel:
     def _word_grams(self) -> WordGramIndex:
         return WordGramIndex(self.vocabulary)
 
+    @functools.cached_property
+    def _coef_by_feature(self) -> np.ndarray:
+        """features × classes, so that a feature's coefficients are one contiguous run to gather."""
+        return np.ascontiguousarray(self.coef.T)
+
     def decision(self, texts: Sequence[str], precounted: Counts | None = None) -> np.ndarray:
         """Raw scores, shape ``(len(texts), len(classes))``."""
         if not texts:
             return np.zeros((0, len(self.classes)), np.float32)
         rows, columns, values = self._weights(texts, precounted)
-        # Sum each row's weighted coefficients without building a sparse matrix (cheaper, above all for one text).
-        contributions = self.coef[:, columns] * values
-        scores = [np.bincount(rows, weights=c, minlength=len(texts)) for c in contributions]
-        return np.stack(scores, axis=1).astype(np.float32) + self.intercept
+        coefficients = self._coef_by_feature.take(columns, axis=0)
+        # The products in float32, as ever, but written out in float64, the precision they are summed in.
+        contributions = np.multiply(coefficients, values[:, None], out=np.empty(coefficients.shape), dtype=np.float32)
+        return row_sums(rows, contributions, len(texts)).astype(np.float32) + self.intercept
 
     def probabilities(self, texts: Sequence[str], precounted: Counts | None = None) -> np.ndarray:
         """Calibrated class probabilities: a softmax (or, for one class, a sigmoid) of the scaled scores."""
@@ -168,6 +173,37 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
+def row_sums(rows: np.ndarray, addends: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each row's addends (float64, one column per class) summed one after another in the order given: what
+    ``np.bincount(rows, weights=column)`` gives for each column.
+
+    For a batch, all the columns in one pass, to the same bits: a sparse 0/1 matrix times ``addends``, a product
+    scipy adds up entry after entry, row by row. For a few addends (one message), ``np.bincount`` itself, which
+    costs less than building the matrix.
+    """
+    if len(rows) < 2048:
+        return np.stack([np.bincount(rows, weights=column, minlength=n_rows) for column in addends.T], axis=1)
+    if np.any(rows[1:] < rows[:-1]):
+        order = np.argsort(rows, kind="stable")  # grouped by row, each row's addends still in their order
+        rows, addends = rows[order], addends[order]
+    indptr = np.zeros(n_rows + 1, np.int32)  # int32 indices, which scipy takes as they are (see _pair_order)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    entries = np.arange(len(rows), dtype=np.int32)
+    picks = sparse.csr_matrix((np.ones(len(rows)), entries, indptr), shape=(n_rows, len(rows)))
+    return picks @ addends
+
+
+def _columns(vocabulary: dict[str, int]) -> int:
+    """How many columns a vocabulary's numbers need: its size, unless some are left out (a column past the end
+    would take scipy's counting sorts out of their arrays)."""
+    return max(vocabulary.values(), default=-1) + 1
+
+
+def _no_counts() -> Counts:
+    empty = np.zeros(0, np.int64)
+    return empty, empty, empty
+
+
 def _count_generic(analyze: Callable[[str], list[str]], vocabulary: dict[str, int], texts: Sequence[str]) -> Counts:
     rows: list[int] = []
     columns: list[int] = []
@@ -181,53 +217,204 @@ def _count_generic(analyze: Callable[[str], list[str]], vocabulary: dict[str, in
     return np.asarray(rows, np.int64), np.asarray(columns, np.int64), np.asarray(counts, np.int64)
 
 
+def _pair_order(rows: np.ndarray, columns: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positions of the (row, column) pairs ordered by row, then column, then position; and the pairs' rows and
+    columns in that order. ``rows`` must be ascending.
+
+    For a batch, turning a sparse matrix into columns and back: two stable counting sorts, in time linear in the
+    pairs and the vocabulary, several times cheaper than ``np.sort`` of the packed pairs (50,000 pairs a batch). The
+    indices are int32 (a batch has far fewer than 2**31 grams), so scipy neither checks nor converts them. For a few
+    pairs (one message), a stable sort of the packed pairs, which does not pass over every column.
+    """
+    if len(columns) * 8 < size:
+        order = np.argsort(rows * size + columns, kind="stable")
+        return order, rows[order], columns[order]
+    n_rows = int(rows[-1]) + 1
+    indptr = np.zeros(n_rows + 1, np.int32)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    positions = np.arange(len(columns), dtype=np.int32)
+    matrix = sparse.csr_matrix((positions, columns.astype(np.int32, copy=False), indptr), shape=(n_rows, size))
+    matrix = matrix.tocsc().tocsr()
+    return matrix.data, np.repeat(np.arange(n_rows), np.diff(matrix.indptr)), matrix.indices
+
+
+def _run_starts(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Where each distinct (row, column) pair's run begins in pairs ordered by :func:`_pair_order`."""
+    changes = np.ones(len(rows), bool)
+    changes[1:] = (columns[1:] != columns[:-1]) | (rows[1:] != rows[:-1])
+    return np.flatnonzero(changes)
+
+
+def tally_sorted(rows: np.ndarray, columns: np.ndarray, size: int) -> Counts:
+    """Distinct (row, column) pairs ordered by row and column, with how often each occurs; ``rows`` ascending."""
+    if not len(rows):
+        return _no_counts()
+    order, sorted_rows, sorted_columns = _pair_order(rows, columns, size)
+    starts = _run_starts(sorted_rows, sorted_columns)
+    counts = np.diff(np.append(starts, len(order)))
+    return sorted_rows[starts].astype(np.int64), sorted_columns[starts].astype(np.int64), counts
+
+
+def tally_in_order(rows: np.ndarray, columns: np.ndarray, size: int) -> Counts:
+    """Distinct (row, column) pairs in the order each first occurs, with how often: a ``Counter`` per row, at once.
+
+    The order is the one a ``Counter`` gives, so the weights are summed in the same order and to the same bits.
+    """
+    if not len(rows):
+        return _no_counts()
+    order, sorted_rows, sorted_columns = _pair_order(rows, columns, size)
+    starts = _run_starts(sorted_rows, sorted_columns)
+    tallies = np.zeros(len(order), np.int64)
+    tallies[order[starts]] = np.diff(np.append(starts, len(order)))  # a pair's count lands on its first position
+    first = np.flatnonzero(tallies)
+    return rows[first], columns[first], tallies[first]
+
+
+_END = 0x1F_FFFF  # 21 bits but above every code point (at most 0x10FFFF): written after each message
+# Whether a code point is whitespace as \s (str.isspace) has it, none above U+3000; the last slot for all the others.
+_WHITESPACE = np.array([chr(point).isspace() for point in range(0x3001)] + [False])
+
+
+def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`zh_chars` reads of each message, as one array of code points with an end mark after each message
+    and two more at the end; and the message each position but those two belongs to.
+
+    The whitespace runs are made one space here, on the array, rather than by a regular expression per message.
+    """
+    lowered = [text[:ZH_CHARS].lower() for text in texts]
+    spans = np.fromiter(map(len, lowered), np.int64, len(lowered)) + 1
+    joined = np.frombuffer("\n".join(lowered).encode("utf-32-le"), np.uint32)
+    points = np.empty(len(joined) + 1, np.uint64)
+    points[:-1] = joined
+    points[np.cumsum(spans) - 1] = _END  # where the join put newlines (whitespace, which would be collapsed)
+    space = _WHITESPACE.take(np.minimum(points, len(_WHITESPACE) - 1).astype(np.intp))
+    points[space] = ord(" ")
+    keep = np.concatenate(([True], ~(space[1:] & space[:-1])))  # the first of each run
+    owner = np.repeat(np.arange(len(texts)), spans)[keep]
+    return np.concatenate((points[keep], np.full(2, _END, np.uint64))), owner
+
+
+def _pack(term: str) -> int:
+    """An n-gram as one integer, 21 bits per code point (every code point fits in 21 bits)."""
+    key = 0
+    for ch in term:
+        key = (key << 21) | ord(ch)
+    return key
+
+
+class GramTable:
+    """Packed n-gram keys → vocabulary columns: an open-addressing hash table probed for a whole array at once.
+
+    A binary search (``np.searchsorted``) in 27,000 sorted keys takes 15 dependent steps per gram; in a table four
+    to eight times the vocabulary's size nearly every gram, in the vocabulary or not, is settled at its first slot,
+    and the others within the few slots after it that any key was moved on by (``reach``), looked at all at once.
+    """
+
+    _EMPTY = 2**64 - 1  # no gram packs to it: three code points take 63 bits
+    _FIBONACCI = 0x9E37_79B9_7F4A_7C15  # 2**64 / golden ratio: its top bits spread neighbouring keys evenly
+
+    def __init__(self, columns_by_key: dict[int, int]) -> None:
+        bits = max(4, (4 * len(columns_by_key)).bit_length())
+        self._shift = 64 - bits
+        keys = np.fromiter(columns_by_key, np.uint64, len(columns_by_key))
+        columns = np.fromiter(columns_by_key.values(), np.int32, len(columns_by_key))
+        size = 1 << bits
+        slots = self._placed(keys, size)
+        self.reach = int(np.max(slots - self._home(keys), initial=0))  # how far any key was moved on
+        self.keys = np.full(size + self.reach, self._EMPTY, np.uint64)
+        self.columns = np.full(size + self.reach, -1, np.int32)
+        self.keys[slots % size], self.columns[slots % size] = keys, columns
+        # The first `reach` slots again after the last, so that a walk past the end reads on without wrapping round.
+        self.keys[size:], self.columns[size:] = self.keys[: self.reach], self.columns[: self.reach]
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        """The slot where a key's walk starts: the top bits of key × 2**64/φ (the product wraps mod 2**64)."""
+        return ((keys * np.uint64(self._FIBONACCI)) >> np.uint64(self._shift)).astype(np.intp)
+
+    def _placed(self, keys: np.ndarray, size: int) -> np.ndarray:
+        """Each key's slot by linear probing, for all the keys at once: a key moves on only past a slot that is
+        taken, before or now by another key; the slot numbers go on past the end (a walk there wraps round)."""
+        placed = np.zeros(len(keys), np.intp)
+        taken = np.zeros(size, bool)
+        waiting, slots = np.arange(len(keys)), self._home(keys)
+        while len(waiting):
+            free = np.flatnonzero(~taken[slots % size])
+            claimed, first = np.unique(slots[free] % size, return_index=True)  # one key per free slot
+            taken[claimed] = True
+            placed[waiting[free[first]]] = slots[free[first]]
+            left = np.ones(len(waiting), bool)
+            left[free[first]] = False
+            waiting, slots = waiting[left], slots[left] + 1
+        return placed
+
+    def columns_of(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's column, or -1 for a gram not in the vocabulary."""
+        slots = self._home(keys)
+        stored = self.keys.take(slots)
+        columns = np.where(stored == keys, self.columns.take(slots), -1)
+        # A key that met another key at its first slot lies, if anywhere, in the `reach` slots after it; one that
+        # met an empty slot is in no slot.
+        probing = np.flatnonzero((stored != keys) & (stored != self._EMPTY))
+        if len(probing) and self.reach:
+            walk = slots[probing, None] + np.arange(1, self.reach + 1)
+            found, step = np.nonzero(self.keys.take(walk) == keys[probing, None])  # a key is in one slot of a walk
+            columns[probing[found]] = self.columns.take(walk[found, step])
+        return columns
+
+
 class CharGramIndex:
     """:func:`zh_chars` counts for a whole batch in a few numpy operations.
 
-    Each 1–3-gram is packed into an integer (21 bits per code point) and looked up by binary search in the
-    sorted keys of the vocabulary, so no Python loop runs per character.
+    The batch's code points go into one array, each message followed by an end mark that is in no gram of the
+    vocabulary, so no gram across two messages is found. 1-grams are looked up by code point in a plain table,
+    2- and 3-grams packed into integers (21 bits per code point) in hash tables: no Python loop runs per character.
     """
 
-    def __init__(self, vocabulary: dict[str, int]) -> None:
-        self.size = len(vocabulary)
-        self.tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for n in (1, 2, 3):
-            terms = [(self._key(term), index) for term, index in vocabulary.items() if len(term) == n]
-            terms.sort()
-            keys = np.asarray([k for k, _ in terms], np.uint64)
-            self.tables[n] = (keys, np.asarray([i for _, i in terms], np.int64))
+    _FEW_CHARACTERS = 160  # up to this many in a batch (one title, one short post), counted in Python
 
-    @staticmethod
-    def _key(term: str) -> int:
-        key = 0
-        for ch in term:
-            key = (key << 21) | ord(ch)
-        return key
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        self.vocabulary = vocabulary
+        self.size = _columns(vocabulary)
+        unigrams = {ord(term): column for term, column in vocabulary.items() if len(term) == 1}
+        # One slot per code point up to the vocabulary's highest and one more, -1, where every other lands.
+        self.unigrams = np.full(max(unigrams, default=-1) + 2, -1, np.int32)
+        self.unigrams[list(unigrams)] = list(unigrams.values())
+        self.bigrams, self.trigrams = (
+            GramTable({_pack(term): column for term, column in vocabulary.items() if len(term) == n}) for n in (2, 3)
+        )
 
     def count(self, texts: Sequence[str]) -> Counts:
-        prepared = [_SPACES.sub(" ", text[:ZH_CHARS].lower()) for text in texts]
-        points = np.frombuffer("".join(prepared).encode("utf-32-le"), np.uint32).astype(np.uint64)
-        owner = np.repeat(np.arange(len(texts), dtype=np.int64), [len(p) for p in prepared])
-        found_rows, found_columns = [], []
-        for n, (keys, columns) in self.tables.items():
-            width = len(points) - n + 1
-            if width <= 0 or not len(keys):
-                continue
-            key = points[:width].copy()
-            for offset in range(1, n):
-                key = (key << np.uint64(21)) | points[offset : offset + width]
-            inside = owner[:width] == owner[n - 1 : n - 1 + width]  # no gram across two messages
-            key, rows = key[inside], owner[:width][inside]
-            position = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-            hit = keys[position] == key
-            found_rows.append(rows[hit])
-            found_columns.append(columns[position[hit]])
-        if not found_rows:
-            empty = np.zeros(0, np.int64)
-            return empty, empty, empty
-        flat = np.concatenate(found_rows) * self.size + np.concatenate(found_columns)
-        unique, counts = unique_counts(flat)
-        return unique // self.size, unique % self.size, counts
+        if not texts:
+            return _no_counts()
+        if sum(min(len(text), ZH_CHARS) for text in texts) <= self._FEW_CHARACTERS:
+            return self._count_few(texts)
+        points, owner = _code_points(texts)
+        positions, columns = self._found(points)
+        return tally_sorted(owner.take(positions), columns, self.size)
+
+    def _count_few(self, texts: Sequence[str]) -> Counts:
+        """:func:`zh_chars` and a Counter per message, ordered by row and column like :meth:`count`: on a few
+        characters, cheaper than the array operations' fixed cost (some twenty of them, a few µs each)."""
+        rows, columns, counts = _count_generic(zh_chars, self.vocabulary, texts)
+        order = np.lexsort((columns, rows))
+        return rows[order], columns[order], counts[order]
+
+    def _found(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start position and column of every 1–3-gram in the vocabulary, in text order."""
+        width = len(points) - 2  # the last two points are end marks, so every position starts a 3-gram
+        first = points[:width]
+        pairs = (first << np.uint64(21)) | points[1 : width + 1]
+        triples = (pairs << np.uint64(21)) | points[2:]
+        by_position = np.stack(
+            [
+                self.unigrams.take(np.minimum(first, len(self.unigrams) - 1).astype(np.intp)),
+                self.bigrams.columns_of(pairs),
+                self.trigrams.columns_of(triples),
+            ],
+            axis=1,
+        ).ravel()
+        hits = np.flatnonzero(by_position >= 0)
+        return hits // 3, by_position.take(hits)
 
 
 class SharedCharGrams:
@@ -241,7 +428,7 @@ class SharedCharGrams:
         self.index = CharGramIndex(union)
         self.maps = {}
         for model in models:
-            mapping = np.full(len(union), -1, np.int64)
+            mapping = np.full(len(union), -1, np.int32)  # int32: half the memory to gather from
             for term, column in model.vocabulary.items():
                 mapping[union[term]] = column
             self.maps[model.name] = mapping
@@ -251,44 +438,82 @@ class SharedCharGrams:
         rows, columns, counts = self.index.count(texts)
         result = {}
         for name, mapping in self.maps.items():
-            own = mapping[columns]
-            keep = own >= 0
-            result[name] = (rows[keep], own[keep], counts[keep])
+            own = mapping.take(columns)
+            keep = np.flatnonzero(own >= 0)
+            result[name] = (rows.take(keep), own.take(keep).astype(np.int64), counts.take(keep))
         return result
 
 
+class WordColumns(dict[str, np.ndarray]):
+    """A word's columns (the word and its 3–5-character pieces), worked out the first time the word is seen.
+
+    Looked up with ``map(words.__getitem__, tokens)``, a word seen before costs no Python call; at most ``limit``
+    words are kept, so a flood of misspellings cannot grow it without bound.
+    """
+
+    def __init__(self, vocabulary: dict[str, int], limit: int) -> None:
+        super().__init__()
+        self.vocabulary = vocabulary
+        self.limit = limit
+
+    def __missing__(self, word: str) -> np.ndarray:
+        padded = f" {word} "
+        pieces = [word] + ["#" + padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+        columns = np.array([i for i in map(self.vocabulary.get, pieces) if i is not None], np.int64)
+        if len(self) < self.limit:
+            self[word] = columns
+        return columns
+
+
 class WordGramIndex:
-    """:func:`en_words` counts with each word's features (the word and its 3–5-character pieces) cached."""
+    """:func:`en_words` counts for a whole batch: each word's columns cached, the word bigrams looked up in numpy as
+    pairs of word numbers (no joined string per pair), and all the columns counted at once."""
 
     _CACHE_LIMIT = 200_000
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         self.vocabulary = vocabulary
-        self.cache: dict[str, tuple[int, ...]] = {}
+        self.size = _columns(vocabulary)
+        self.words = WordColumns(vocabulary, self._CACHE_LIMIT)
+        # A term with one space is a bigram ("trapped under"): its two words are numbered, and it is kept as the
+        # pair of numbers. A token that is in no bigram has no number, and no pair with it is looked up.
+        bigrams = {term: column for term, column in vocabulary.items() if term.count(" ") == 1}
+        words = list(itertools.chain.from_iterable(term.split(" ") for term in bigrams))
+        self.paired_words = {word: number for number, word in enumerate(dict.fromkeys(words))}
+        numbers = np.array(list(map(self.paired_words.__getitem__, words)), np.int64).reshape(-1, 2)
+        keys = self._pair_keys(numbers[:, 0], numbers[:, 1]).tolist()
+        self.bigrams = GramTable(dict(zip(keys, bigrams.values(), strict=True)))
 
-    def _word_features(self, token: str) -> tuple[int, ...]:
-        cached = self.cache.get(token)
-        if cached is None:
-            padded = f" {token} "
-            pieces = [token] + ["#" + padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
-            cached = tuple(i for i in map(self.vocabulary.get, pieces) if i is not None)
-            if len(self.cache) < self._CACHE_LIMIT:
-                self.cache[token] = cached
-        return cached
+    def _pair_keys(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return (first * len(self.paired_words) + second).astype(np.uint64)
 
     def count(self, texts: Sequence[str]) -> Counts:
-        rows: list[int] = []
-        columns: list[int] = []
-        counts: list[int] = []
-        lookup = self.vocabulary.get
-        for row, text in enumerate(texts):
+        pieces: list[np.ndarray] = []  # each token's columns
+        piece_spans: list[int] = []
+        numbers: list[int] = []  # each token's number in the bigrams, or -1
+        token_spans: list[int] = []
+        for text in texts:
             tokens = _EN_TOKEN.findall(text.lower())
-            found: Counter[int] = Counter()
-            for token in tokens:
-                found.update(self._word_features(token))
-            bigrams = (lookup(f"{a} {b}") for a, b in itertools.pairwise(tokens))
-            found.update(i for i in bigrams if i is not None)
-            rows.extend([row] * len(found))
-            columns.extend(found)
-            counts.extend(found.values())
-        return np.asarray(rows, np.int64), np.asarray(columns, np.int64), np.asarray(counts, np.int64)
+            words = list(map(self.words.__getitem__, tokens))
+            pieces += words
+            piece_spans.append(sum(map(len, words)))
+            numbers += map(self.paired_words.get, tokens, itertools.repeat(-1))
+            token_spans.append(len(tokens))
+        word_rows = np.repeat(np.arange(len(texts)), piece_spans)
+        bigram_rows, bigram_columns = self._bigrams(
+            np.array(numbers, np.int64), np.repeat(np.arange(len(texts)), token_spans)
+        )
+        # Each token's columns (the word, then its pieces), then the bigrams: the order the weights have always been
+        # summed in (a Counter per row, filled in this order), which the float sums depend on to the last bit.
+        rows = np.concatenate((word_rows, bigram_rows))
+        order = np.argsort(2 * rows + (np.arange(len(rows)) >= len(word_rows)), kind="stable")  # merges two runs
+        columns = np.concatenate([*pieces, bigram_columns])
+        return tally_in_order(rows[order], columns[order], self.size)
+
+    def _bigrams(self, numbers: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of each word bigram in the vocabulary, in text order."""
+        first, second = numbers[:-1], numbers[1:]
+        at = np.flatnonzero((first >= 0) & (second >= 0) & (rows[:-1] == rows[1:]))
+        columns = self.bigrams.columns_of(self._pair_keys(first[at], second[at]))
+        found = columns >= 0
+        return rows.take(at[found]), columns[found]
