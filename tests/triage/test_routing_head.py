@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from wenzheng.triage import TriageModels, triage
-from wenzheng.triage.datasets import Example
+from wenzheng.triage.datasets import GOV, Example, gov_taxonomy
 from wenzheng.triage.router import HEAD_CHARS, HeadRouter, head_chars
 from wenzheng.triage.textmodel import LinearTextModel
 from wenzheng.triage.train import fit_router
@@ -61,6 +61,32 @@ def test_self_trained_router_is_byte_stable_and_round_trips(tmp_path: Path) -> N
     probabilities = loaded.probabilities(["学校收费", "公交线路", "医院挂号"])
     assert [loaded.classes[i] for i in probabilities.argmax(axis=1)] == ["教育", "交通", "卫生"]
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_taxonomy_names_teach_the_router_what_its_letters_leave_open() -> None:
+    """「排队」 is in letters about stations and about hospitals; the taxonomy's 挂号排队 (a 卫生 name) decides."""
+    plain = fit_router(EXAMPLES, UNLABELLED)
+    taught = fit_router(EXAMPLES, UNLABELLED, [("排队", "卫生"), ("挂号排队", "卫生"), ("土地征收", "国土资源")])
+    assert taught.classes == plain.classes == ("交通", "卫生", "教育")  # no topic without labelled letters
+    assert plain.classes[int(plain.probabilities(["排队太久了"]).argmax())] == "交通"
+    assert taught.classes[int(taught.probabilities(["排队太久了"]).argmax())] == "卫生"
+
+
+def test_taxonomy_keeps_names_of_one_topic_and_not_the_catch_all(tmp_path: Path) -> None:
+    folder = tmp_path / GOV
+    folder.mkdir()
+    (folder / "label_taxonomy.csv").write_text(
+        "一级分类,二级分类,三级分类\n"
+        "商贸旅游,市场监管,物价监督\n商贸旅游,市场监管,其他\n城乡建设,安全生产,安全隐患\n交通运输,安全生产,事故处理\n",
+        encoding="utf-8",
+    )
+    # 安全生产 belongs to two first-level topics and 其他 to every one: neither is kept.
+    assert gov_taxonomy(tmp_path) == [
+        ("事故处理", "交通运输"),
+        ("安全隐患", "城乡建设"),
+        ("市场监管", "商贸旅游"),
+        ("物价监督", "商贸旅游"),
+    ]
 
 
 def test_shipped_router_has_its_head_block(models: TriageModels) -> None:

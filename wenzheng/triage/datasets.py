@@ -58,6 +58,20 @@ def gov_messages(data: Path) -> list[Example]:
         ]
 
 
+def gov_taxonomy(data: Path) -> list[tuple[str, str]]:
+    """The organiser's second- and third-level topic names, each with the first-level topic it belongs to
+    (物价监督 → 商贸旅游): names that appear under one first-level topic only, and never the catch-all 其他."""
+    with (require(data, GOV) / "label_taxonomy.csv").open(encoding="utf-8-sig", newline="") as handle:
+        owners: dict[str, set[str]] = {}
+        for row in csv.DictReader(handle):
+            for name in (row["二级分类"].strip(), row["三级分类"].strip()):
+                if name:
+                    owners.setdefault(name, set()).add(row["一级分类"].strip())
+    return [
+        (name, next(iter(topics))) for name, topics in sorted(owners.items()) if len(topics) == 1 and name != "其他"
+    ]
+
+
 def disaster_messages(data: Path) -> list[Example]:
     """English disaster messages labelled "1" when search and rescue, medical help or missing people.
 

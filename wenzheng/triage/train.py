@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from wenzheng.triage.datasets import Example, disaster_messages, gov_messages
+from wenzheng.triage.datasets import Example, disaster_messages, gov_messages, gov_taxonomy
 from wenzheng.triage.normalize import normalize_batch
 from wenzheng.triage.router import HEAD_CHARS, HeadRouter, head_chars
 from wenzheng.triage.textmodel import ANALYZERS, LinearTextModel
@@ -24,6 +24,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 ROUTER_C = 3.0
 ROUTER_PSEUDO = 100  # self-training: confident unlabelled messages added per class
 ROUTER_PSEUDO_WEIGHT = 0.3
+ROUTER_TAXONOMY_WEIGHT = 1.0  # each topic name of the organiser's taxonomy counts as one short labelled message
 LIFE_C = 1.0
 PLEA_C = 4.0
 PLEA_DEV_WEIGHT = 3.0
@@ -35,7 +36,9 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
     gov = [e for e in gov_messages(data) if e.split == "train"]
     disaster = [e for e in disaster_messages(data) if e.split == "train"]
     unlabelled = gov_unlabelled(data, gov_messages(data))
-    fit_router(gov, unlabelled).save(out)
+    topics = {e.label for e in gov}
+    taxonomy = [(name, topic) for name, topic in gov_taxonomy(data) if topic in topics]
+    fit_router(gov, unlabelled, taxonomy).save(out)
     fit_life_safety(disaster).save(out)
     plea, threshold, plea_rows = fit_plea(data)
     plea.save(out)
@@ -46,10 +49,11 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
     manifest: dict[str, object] = {
         "version": f"triage-1.{digest.hexdigest()[:10]}",
         "router_zh": {
-            "data": "gov-messages-zh/labelled.csv (train split); self-training on the unlabelled messages",
+            "data": "gov-messages-zh: labelled.csv (train split), the unlabelled messages, label_taxonomy.csv",
             "rows": len(gov),
             "unlabelled": len(unlabelled),
             "self_training": {"per_class": ROUTER_PSEUDO, "weight": ROUTER_PSEUDO_WEIGHT},
+            "taxonomy_names": {"rows": len(taxonomy), "weight": ROUTER_TAXONOMY_WEIGHT},
             "head_chars": HEAD_CHARS,
         },
         "life_safety_en": {"data": "disaster-response-en (train split)", "rows": len(disaster)},
@@ -63,13 +67,17 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
     return manifest
 
 
-def fit_router(examples: Sequence[Example], unlabelled: Sequence[str] = ()) -> HeadRouter:
+def fit_router(
+    examples: Sequence[Example], unlabelled: Sequence[str] = (), taxonomy: Sequence[tuple[str, str]] = ()
+) -> HeadRouter:
     """Department/topic routing: char 1–3-gram TF-IDF of the opening and of its first 20 characters, linear SVM.
 
     Self-training: the SVM fitted on the labelled messages labels the unlabelled ones; the ``ROUTER_PSEUDO`` most
     confident of each class (by the margin between the best and second-best score) join the training set with
-    weight ``ROUTER_PSEUDO_WEIGHT`` and the SVM is fitted again. The softmax temperature is fitted on held-out
-    scores of the same procedure (5-fold cross-validation).
+    weight ``ROUTER_PSEUDO_WEIGHT`` and the SVM is fitted again. ``taxonomy`` — (topic name, first-level topic)
+    pairs such as (物价监督, 商贸旅游) — joins both fits as short labelled messages: words a department handles
+    that the 763 labelled letters may never use. The softmax temperature is fitted on held-out scores of the
+    same procedure (5-fold cross-validation).
     """
     from scipy import sparse
     from sklearn.model_selection import StratifiedKFold
@@ -82,11 +90,17 @@ def fit_router(examples: Sequence[Example], unlabelled: Sequence[str] = ()) -> H
     features = sparse.hstack([body.fit_transform(texts), HEAD_WEIGHT * head.fit_transform(texts)]).tocsr()
     pool = normalize_batch(list(unlabelled))
     extra = sparse.hstack([body.transform(pool), HEAD_WEIGHT * head.transform(pool)]).tocsr() if pool else None
+    names = [(name, topic) for name, topic in taxonomy if topic in set(labels)]
+    hints = None
+    if names:
+        hint_texts = normalize_batch([name for name, _ in names])
+        hint_features = sparse.hstack([body.transform(hint_texts), HEAD_WEIGHT * head.transform(hint_texts)]).tocsr()
+        hints = (hint_features, np.asarray([topic for _, topic in names]))
     held_out = np.zeros((len(texts), len(set(labels))), np.float64)
     for train_rows, test_rows in StratifiedKFold(5, shuffle=True, random_state=0).split(features, labels):
-        fold = _self_trained_svm(features[train_rows], labels[train_rows], extra)
+        fold = _self_trained_svm(features[train_rows], labels[train_rows], extra, hints)
         held_out[test_rows] = fold.decision_function(features[test_rows])
-    svm = _self_trained_svm(features, labels, extra)
+    svm = _self_trained_svm(features, labels, extra, hints)
     temperature = _best_temperature(held_out, np.searchsorted(svm.classes_, labels))
     split = len(body.vocabulary_)
     router = _as_model(ROUTER, "zh_chars", body, svm.coef_[:, :split], svm.intercept_, svm.classes_, temperature)
@@ -95,12 +109,20 @@ def fit_router(examples: Sequence[Example], unlabelled: Sequence[str] = ()) -> H
     return HeadRouter(**{f.name: getattr(router, f.name) for f in fields(LinearTextModel)}, head=head_model)
 
 
-def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any) -> Any:
-    """A linear SVM on the labelled rows, refitted with the most confident of its own labels for unlabelled rows."""
+def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints: Any = None) -> Any:
+    """A linear SVM on the labelled rows, refitted with the most confident of its own labels for unlabelled rows.
+
+    ``hints`` (features, labels) are further labelled rows of weight ``ROUTER_TAXONOMY_WEIGHT`` in both fits.
+    """
     from scipy import sparse
     from sklearn.svm import LinearSVC
 
-    svm = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels)
+    weights = np.ones(len(labels))
+    if hints is not None:
+        features = sparse.vstack([features, hints[0]]).tocsr()
+        labels = np.concatenate([labels, hints[1]])
+        weights = np.concatenate([weights, np.full(len(hints[1]), ROUTER_TAXONOMY_WEIGHT)])
+    svm = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
     if unlabelled is None or not unlabelled.shape[0]:
         return svm
     scores = svm.decision_function(unlabelled)
@@ -112,7 +134,7 @@ def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any) -> Any
             for rows in (np.flatnonzero(best == k) for k in range(len(svm.classes_)))
         ]
     )
-    weights = np.concatenate([np.ones(len(labels)), np.full(len(picked), ROUTER_PSEUDO_WEIGHT)])
+    weights = np.concatenate([weights, np.full(len(picked), ROUTER_PSEUDO_WEIGHT)])
     stacked = sparse.vstack([features, unlabelled[picked]]).tocsr()
     both = np.concatenate([labels, svm.classes_[best[picked]]])
     return LinearSVC(C=ROUTER_C, random_state=0).fit(stacked, both, sample_weight=weights)
