@@ -103,3 +103,13 @@ def test_a_text_written_thousands_of_times_is_compared_with_its_latest_copies_on
     assert clusters.count(main) >= 1900 and index.size(main) == clusters.count(main)
     assert max(compared) <= cluster.RECENT_PER_BUCKET * index.bands
     assert index.assign("other", "龙门乡青龙场村有三位老人行动不便，需要转移") == "other"
+
+
+def test_assign_many_is_assign_one_after_another() -> None:
+    texts = [LUSHAN_PLEA, "", "How do I donate?", LUSHAN_PLEA + "！！转发", "how do i donate", "龙门乡缺饮用水"] * 300
+    messages = [(f"m{i}", text, None) for i, text in enumerate(texts)]  # 1,800: two hashing rounds
+    one_by_one, many = ClusterIndex(), ClusterIndex()
+    expected = [one_by_one.assign(mid, text) if text else None for mid, text, _ in messages]
+    assert many.assign_many(messages) == expected
+    assert expected[:6] == ["m0", None, "m2", "m0", "m2", "m5"]
+    assert len(many) == len(one_by_one) == 1500  # no entry for an empty text

@@ -209,9 +209,10 @@ def _warm(session: Session, account_id: int) -> _AccountIndex:
         .order_by(Assessment.message_id.desc())
         .limit(WARM_LIMIT)
     ).all()
-    for message_id, normalized, received_at in reversed(rows):  # the most recent ones, oldest first
-        if normalized:
-            index.assign(str(message_id), normalized, received_at)
+    # The most recent ones, oldest first.
+    index.assign_many(
+        [(str(message_id), normalized or "", received_at) for message_id, normalized, received_at in reversed(rows)]
+    )
     return _AccountIndex(index, newest)
 
 
@@ -226,9 +227,10 @@ def _sync(session: Session, account_id: int, entry: _AccountIndex) -> None:
         .where(Assessment.account_id == account_id, Assessment.urgency.in_(SYNC_URGENCIES))
         .order_by(Assessment.id)
     ).all()
-    for message_id, normalized, received_at in rows:
-        if normalized:  # a message this index assigned itself keeps its cluster
-            entry.index.assign(str(message_id), normalized, received_at)
+    # A message this index assigned itself keeps its cluster.
+    entry.index.assign_many(
+        [(str(message_id), normalized or "", received_at) for message_id, normalized, received_at in rows]
+    )
     entry.synced_through = newest
 
 

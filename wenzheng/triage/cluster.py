@@ -24,6 +24,7 @@ _MAX_CHARS = 400  # a long message is judged by its first 400 characters
 # text written 3,000 times, each copy a little different (「第1234条：路面塌陷」), fills its buckets with thousands of
 # members, and its newest copies resemble the newest members at least as well as the old ones.
 RECENT_PER_BUCKET = 32
+_BAND_SALT = np.uint64(0xD6E8FEB86659FD93)  # an odd 64-bit constant
 _HASH_CHUNK = 8192  # shingles hashed at a time: 64 functions × 8,192 × 8 bytes = 4 MB
 _NOISE = re.compile(r"[\W_]+|转发|扩散|求转|#[^#]{1,30}#|//@[^:]{1,30}:|rt @\w+:?|@\w+")  # on lower-cased text
 
@@ -70,24 +71,33 @@ class ClusterIndex:
         self.threshold, self.window, self.bands, self.shingle = threshold, window, bands, shingle
         self._a, self._b = _hash_family(num_perm)
         self._entries: dict[str, _Entry] = {}
-        self._buckets: dict[tuple[int, bytes], list[str]] = {}
+        self._buckets: dict[int, list[str]] = {}
+        # Each band's values folded into one integer, salted by the band so equal values in two bands differ.
+        self._band_salts = np.arange(1, bands + 1, dtype=np.uint64) * _BAND_SALT
         self._sizes: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def assign(
-        self, message_id: str, text: str, at: datetime | None = None, *, signature: np.ndarray | None = None
+        self,
+        message_id: str,
+        text: str,
+        at: datetime | None = None,
+        *,
+        signature: np.ndarray | None = None,
+        keys: list[int] | None = None,
     ) -> str:
         """The cluster of a message, adding it to the index (a message id seen before keeps its cluster).
 
-        ``signature`` may come from :meth:`signatures`, computed for a whole batch at once.
+        ``signature`` and its band ``keys`` may come from :meth:`signatures` and :meth:`band_keys`, computed for a
+        whole batch at once.
         """
         if message_id in self._entries:
             return self._entries[message_id].cluster
         at = _aware(at or datetime.now(UTC))
         signature = self.signature(text) if signature is None else signature
-        keys = self._band_keys(signature)
+        keys = self.band_keys(signature[None, :])[0] if keys is None else keys
         match, similarity = self._best_match(signature, keys)
         cluster = self._entries[match].cluster if match else message_id
         self._entries[message_id] = _Entry(cluster, signature, at)
@@ -96,6 +106,20 @@ class ClusterIndex:
                 self._buckets.setdefault(key, []).append(message_id)
         self._sizes[cluster] = self._sizes.get(cluster, 0) + 1
         return cluster
+
+    def assign_many(self, messages: Sequence[tuple[str, str, datetime | None]]) -> list[str | None]:
+        """:meth:`assign` for each ``(message_id, text, at)`` in order, hashed a thousand at a time; a message
+        with no text has no cluster."""
+        clusters: list[str | None] = []
+        for first in range(0, len(messages), 1024):
+            part = messages[first : first + 1024]
+            signatures = self.signatures([text for _, text, _ in part])
+            keys = self.band_keys(signatures)
+            clusters += [
+                self.assign(mid, text, at, signature=signatures[i], keys=keys[i]) if text else None
+                for i, (mid, text, at) in enumerate(part)
+            ]
+        return clusters
 
     def size(self, cluster: str) -> int:
         """How many messages in the window belong to a cluster."""
@@ -107,7 +131,7 @@ class ClusterIndex:
         old = [mid for mid, entry in self._entries.items() if entry.at < cutoff]
         for mid in old:
             entry = self._entries.pop(mid)
-            for key in self._band_keys(entry.signature):
+            for key in self.band_keys(entry.signature[None, :])[0]:
                 members = self._buckets.get(key)
                 if members and mid in members:
                     members.remove(mid)
@@ -155,17 +179,26 @@ class ClusterIndex:
             low, high = int(bounds[first]), int(bounds[last])
             hashed = a * values[None, low:high]
             hashed += b
-            hashed >>= _SHIFT
             result[first:last] = np.minimum.reduceat(hashed, starts[first:last] - low, axis=1).T
             first = last
+        result >>= _SHIFT  # the top bits of the minimum are the minimum of the top bits: one shift per message
         return result
 
-    def _band_keys(self, signature: np.ndarray) -> list[tuple[int, bytes]]:
-        raw = signature.tobytes()
-        step = len(raw) // self.bands
-        return [(band, raw[band * step : (band + 1) * step]) for band in range(self.bands)]
+    def band_keys(self, signatures: np.ndarray) -> list[list[int]]:
+        """The LSH bucket keys of each signature: one integer per band, folded from the band's values in numpy.
 
-    def _best_match(self, signature: np.ndarray, keys: list[tuple[int, bytes]]) -> tuple[str | None, float]:
+        Two signatures share a key when a band is equal (and, by chance, about once in 2**64 otherwise: a shared
+        key only adds a candidate, whose similarity is then measured).
+        """
+        parts = signatures.reshape(len(signatures), self.bands, -1)
+        folded = parts[:, :, 0].copy()
+        for column in range(1, parts.shape[2]):
+            folded *= _GOLDEN
+            folded += parts[:, :, column]
+        folded ^= self._band_salts
+        return folded.tolist()
+
+    def _best_match(self, signature: np.ndarray, keys: list[int]) -> tuple[str | None, float]:
         buckets = self._buckets
         candidates = sorted({mid for key in keys if key in buckets for mid in buckets[key][-RECENT_PER_BUCKET:]})
         if not candidates:

@@ -101,13 +101,7 @@ def triage(
 
 def _clusters(index: ClusterIndex, inputs: list[TriageInput], texts: list[str]) -> list[str | None]:
     """Each message's near-duplicate cluster, in input order (empty text has none)."""
-    if not texts:
-        return []
-    signatures = index.signatures(texts)
-    return [
-        index.assign(message.id, text, message.received_at, signature=signatures[i]) if text else None
-        for i, (message, text) in enumerate(zip(inputs, texts, strict=True))
-    ]
+    return index.assign_many([(m.id, text, m.received_at) for m, text in zip(inputs, texts, strict=True)])
 
 
 def _life_probabilities(models: TriageModels, texts: list[str], langs: Sequence[str]) -> dict[int, float]:
