@@ -185,6 +185,18 @@ def _stems(pattern: str) -> tuple[str, ...] | None:
 
 # A cheap substring test per English category before its regex scan: most categories have no term in a message.
 _EN_STEMS = {category: _stems(pair[1]) for category, pair in _LEXICON.items()}
+_EN_ALWAYS = frozenset(category for category, stems in _EN_STEMS.items() if stems is None)
+_EN_STEM_LIST = sorted({stem for stems in _EN_STEMS.values() if stems for stem in stems})
+_EN_STEM_CATEGORIES = [
+    tuple(category for category, stems in _EN_STEMS.items() if stems and stem in stems) for stem in _EN_STEM_LIST
+]
+_EN_STEM_AUTOMATON = ahocorasick_rs.AhoCorasick(_EN_STEM_LIST)  # every stem of every category in one pass
+
+
+def _english_categories(text: str) -> frozenset[str]:
+    """The English categories that can have a term in ``text``: those with a stem in it, and those without stems."""
+    found = _EN_STEM_AUTOMATON.find_matches_as_indexes(text, overlapping=True)
+    return _EN_ALWAYS.union(*(_EN_STEM_CATEGORIES[index] for index, _, _ in found))
 
 
 def _chinese_matchers() -> tuple[
@@ -228,9 +240,9 @@ def find_cues(text: str, lang: str) -> Hits:
             for term in pattern.findall(text):
                 found.setdefault(category, {})[term] = None
     else:
+        possible = _english_categories(text)
         for category, pattern in _COMPILED["en"].items():
-            stems = _EN_STEMS[category]
-            if stems is not None and not any(stem in text for stem in stems):
+            if category not in possible:
                 continue  # none of the category's terms can be in the text: skip its regex scan
             for term in pattern.findall(text):
                 found.setdefault(category, {})[term] = None

@@ -10,6 +10,7 @@ from wenzheng.triage.gazetteer import Gazetteer, Match
 from wenzheng.triage.models import People, Place
 
 _CJK_PLACE_CHAR = r"[\u3400-\u9fffA-Za-z0-9#\-]"
+_PLACE_CHARS = re.compile(_CJK_PLACE_CHAR + "*")
 # Where a place phrase may begin: after a locative verb, or at a division the gazetteer or township rule knows.
 _LOCATIVE = re.compile(r"(?:被困在|困在|住在|位于|在|于|到|地址[是为:]?|位置[是为:]?|地点[是为:]?|坐标[:]?)了?[:]?\s?")
 _STOP_WORDS = re.compile(r"了|的人|目前|现在|已经|请|求|我们|我|有人|被|这|那|发生|附近的|,|。|!|\?|;|、|\s|$")
@@ -229,7 +230,7 @@ def _phrase_end(text: str, start: int) -> int:
     window = text[start : start + 40]
     stop = _STOP_WORDS.search(window, 1)
     window = window[: stop.start() if stop else len(window)]
-    window = re.match(_CJK_PLACE_CHAR + "*", window).group()  # type: ignore[union-attr]
+    window = _PLACE_CHARS.match(window).group()  # type: ignore[union-attr]
     last = 0
     for suffix in _PLACE_SUFFIX.finditer(window):
         last = suffix.end()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from wenzheng.triage.models import Lang
 
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")  # NFKC: U+FF01–FF5E → U+0021–007E, U+3000 → space
+_HALF_WIDTH = {chr(point): chr(point - 0xFEE0) for point in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 _ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
@@ -137,13 +138,9 @@ def _nfkc(text: str) -> str:
     which NFKC maps one to one onto ASCII; mapping those alone is half the cost of a full normalization."""
     if unicodedata.is_normalized("NFKC", text):
         return text
-    text = _FULL_WIDTH.sub(_half_width, text)
+    for char in set(_FULL_WIDTH.findall(text)):  # a few distinct ones (，：！？), each replaced in one C call
+        text = text.replace(char, _HALF_WIDTH[char])
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
-
-
-def _half_width(match: re.Match[str]) -> str:
-    char = match.group()
-    return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
 
 
 def normalize_batch(texts: Sequence[str]) -> list[str]:
