@@ -129,7 +129,8 @@ def clean(text: str) -> str:
     if "(" in text:
         text = _PINYIN_NOTE.sub("", text)
     text = _REPEATED_PUNCT.sub(r"\1", text)
-    text = _SPACES.sub(" ", text)
+    if "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:  # else nothing to do
+        text = _SPACES.sub(" ", text)
     return (_NEWLINES.sub("\n", text) if "\n" in text else text).strip()
 
 
