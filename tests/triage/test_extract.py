@@ -41,6 +41,14 @@ def test_phones() -> None:
     assert find_phones(text) == ("13812345678", "08352223333", "+50934567890", "34567890")
 
 
+def test_a_number_glued_to_a_word_is_not_a_phone() -> None:
+    """The pattern's look-behinds see the text before a number even though only the number's stretch is scanned."""
+    assert find_phones("abc+509 3456 7890") == ()
+    assert find_phones("call +509 3456 7890") == ("+50934567890",)
+    assert find_phones("编号x13812345678") == ("13812345678",)  # a letter before a mobile number is fine
+    assert find_phones("编号913812345678") == ()
+
+
 def test_people_counts_and_vulnerable_groups() -> None:
     people = find_people("一家五口被困30多个小时，有孕妇和两个孩子，3人受伤")
     assert people.count == 5

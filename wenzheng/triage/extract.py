@@ -39,6 +39,11 @@ _PHONE = re.compile(
     r"|(?<![\d-])[2-4]\d{3}-\d{4}(?![\d-])"
 )
 
+# A number is made of digits, "+", spaces, "-" and "."; it starts with a digit or "+" and is at least 9 long.
+# The phone pattern (look-behinds at every position) is only run over such stretches of a message.
+_PHONE_SEGMENT = re.compile(r"[\d+][\d\s+.\-]{8,}")
+_PHONE_JOINERS = re.compile(r"[\s.\-]")
+
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"([\d一二两三四五六七八九十百千万几]{1,4})"
@@ -115,9 +120,10 @@ def find_phones(text: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     if not _FOUR_DIGITS.search(text):  # every number we accept has four digits in a row somewhere
         return ()
-    for match in _PHONE.finditer(text):
-        number = re.sub(r"[\s.\-]", "", match.group())
-        seen.setdefault(number, None)
+    for segment in _PHONE_SEGMENT.finditer(text):
+        # Scanned in place (pos/endpos), so the look-behinds still see the characters before the segment.
+        for match in _PHONE.finditer(text, segment.start(), segment.end()):
+            seen.setdefault(_PHONE_JOINERS.sub("", match.group()), None)
     return tuple(seen)
 
 
