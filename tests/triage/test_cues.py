@@ -54,3 +54,25 @@ def test_english_cues_skipping_categories_by_stem_find_what_every_pattern_finds(
 )
 def test_a_stem_is_what_every_match_of_the_term_begins_with(term: str, stem: str | None) -> None:
     assert cues._stem(term) == stem
+
+
+@pytest.mark.parametrize(
+    ("pattern", "openings"),
+    [
+        (r"(?:需要|急需|需)(?:转移|撤离)|缺.{0,3}(?:药|水)", ("需要", "急需", "需", "缺")),
+        (r"讯\b|吗\?|吗$|向.{0,10}捐", ("讯", "吗", "向")),
+        (r"需要的(?:朋友|人)?联系", ("需要的",)),
+        (r"(?:请|求)?救援", None),  # an optional group: a match may begin with 救
+        (r"救援?|.{0,3}帐篷", None),  # 救 alone can open the first term; the second opens with anything
+    ],
+)
+def test_openings_are_what_every_match_of_a_chinese_pattern_begins_with(
+    pattern: str, openings: tuple[str, ...] | None
+) -> None:
+    assert cues._openings(pattern) == openings
+
+
+def test_chinese_patterns_are_scanned_only_where_their_openings_are() -> None:
+    assert cues._ZH_SCREEN("我们需要转移，缺饮用水") >= {"urgent_need"}
+    assert cues._ZH_SCREEN("大家好") == frozenset()
+    assert cues.find_cues("老人需要转移", "zh").terms.get("urgent_need") == ("需要转移",)

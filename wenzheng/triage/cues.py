@@ -183,20 +183,61 @@ def _stems(pattern: str) -> tuple[str, ...] | None:
     return None if any(stem is None for stem in stems) else tuple(dict.fromkeys(s for s in stems if s))
 
 
+class _Screen:
+    """Which categories may have a term in a text, from the literal openings of their terms (``None``: a category
+    whose terms do not all begin with a literal, always scanned), all found in one Aho–Corasick pass. A category
+    none of whose openings is in the text cannot match, and its regex scan is skipped."""
+
+    def __init__(self, openings: dict[str, tuple[str, ...] | None]) -> None:
+        self.always = frozenset(category for category, found in openings.items() if found is None)
+        self.literals = sorted({literal for found in openings.values() if found for literal in found})
+        self.categories = [
+            tuple(category for category, found in openings.items() if found and literal in found)
+            for literal in self.literals
+        ]
+        self.automaton = ahocorasick_rs.AhoCorasick(self.literals or [" "])
+
+    def __call__(self, text: str) -> frozenset[str]:
+        found = self.automaton.find_matches_as_indexes(text, overlapping=True) if self.literals else []
+        return self.always.union(*(self.categories[index] for index, _, _ in found))
+
+
+_REGEX_META = ".^$*+?{}[]\\()|"
+
+
+def _literal_opening(term: str) -> str:
+    """The literal characters every match of ``term`` begins with (without one made optional by ``?*{``)."""
+    end = next((i for i, ch in enumerate(term) if ch in _REGEX_META), len(term))
+    return term[: end - 1] if term[end : end + 1] in ("?", "*", "{") else term[:end]
+
+
+def _group_end(term: str) -> int:
+    """Where the group that opens ``term`` closes."""
+    depth = 0
+    for index, ch in enumerate(term):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return index
+    return len(term) - 1
+
+
+def _openings(pattern: str) -> tuple[str, ...] | None:
+    """The literal openings of a pattern's top-level terms; a term opening with a group has its alternatives'."""
+    openings: list[str] = []
+    for term in _top_level_terms(pattern):
+        if term.startswith("(?:"):
+            close = _group_end(term)
+            if term[close + 1 : close + 2] in ("?", "*", "{"):
+                return None  # an optional group: the term may open with what follows it
+            openings += [_literal_opening(alternative) for alternative in _top_level_terms(term[3:close])]
+        else:
+            openings.append(_literal_opening(term))
+    return None if not all(openings) else tuple(dict.fromkeys(openings))
+
+
 # A cheap substring test per English category before its regex scan: most categories have no term in a message.
 _EN_STEMS = {category: _stems(pair[1]) for category, pair in _LEXICON.items()}
-_EN_ALWAYS = frozenset(category for category, stems in _EN_STEMS.items() if stems is None)
-_EN_STEM_LIST = sorted({stem for stems in _EN_STEMS.values() if stems for stem in stems})
-_EN_STEM_CATEGORIES = [
-    tuple(category for category, stems in _EN_STEMS.items() if stems and stem in stems) for stem in _EN_STEM_LIST
-]
-_EN_STEM_AUTOMATON = ahocorasick_rs.AhoCorasick(_EN_STEM_LIST)  # every stem of every category in one pass
-
-
-def _english_categories(text: str) -> frozenset[str]:
-    """The English categories that can have a term in ``text``: those with a stem in it, and those without stems."""
-    found = _EN_STEM_AUTOMATON.find_matches_as_indexes(text, overlapping=True)
-    return _EN_ALWAYS.union(*(_EN_STEM_CATEGORIES[index] for index, _, _ in found))
+_EN_SCREEN = _Screen(_EN_STEMS)
 
 
 def _chinese_matchers() -> tuple[
@@ -220,6 +261,7 @@ def _chinese_matchers() -> tuple[
 
 
 _ZH_AUTOMATON, _ZH_TERMS, _ZH_RESIDUAL = _chinese_matchers()
+_ZH_SCREEN = _Screen({category: _openings(pattern.pattern) for category, pattern in _ZH_RESIDUAL.items()})
 
 
 def find_cues(text: str, lang: str) -> Hits:
@@ -236,11 +278,14 @@ def find_cues(text: str, lang: str) -> Hits:
             term, categories = _ZH_TERMS[index]
             for category in categories:
                 found.setdefault(category, {})[term] = None
+        possible = _ZH_SCREEN(text)
         for category, pattern in _ZH_RESIDUAL.items():
+            if category not in possible:
+                continue
             for term in pattern.findall(text):
                 found.setdefault(category, {})[term] = None
     else:
-        possible = _english_categories(text)
+        possible = _EN_SCREEN(text)
         for category, pattern in _COMPILED["en"].items():
             if category not in possible:
                 continue  # none of the category's terms can be in the text: skip its regex scan
