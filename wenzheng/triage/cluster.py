@@ -26,7 +26,10 @@ _MAX_CHARS = 400  # a long message is judged by its first 400 characters
 RECENT_PER_BUCKET = 32
 _BAND_SALT = np.uint64(0xD6E8FEB86659FD93)  # an odd 64-bit constant
 _HASH_CHUNK = 8192  # shingles hashed at a time: 64 functions × 8,192 × 8 bytes = 4 MB
-_NOISE = re.compile(r"[\W_]+|转发|扩散|求转|#[^#]{1,30}#|//@[^:]{1,30}:|rt @\w+:?|@\w+")  # on lower-cased text
+# Punctuation and symbols (the # of hashtags and the //@ of repost chains among them), 转发/扩散 and "rt @name:".
+# The words of hashtags and names stay: on the Henan posts, dropping them as well joined as many copies as it split
+# (4,773 vs 4,771 clusters of 4,920 posts), so the simpler rule was kept. Applied to lower-cased text.
+_NOISE = re.compile(r"[\W_]+|转发|扩散|求转|rt @\w+:?")
 
 
 @dataclass(slots=True)
@@ -143,7 +146,7 @@ class ClusterIndex:
         return len(old)
 
     def signature(self, text: str) -> np.ndarray:
-        """MinHash signature of the text's character shingles (punctuation, hashtags and 转发 noise removed)."""
+        """MinHash signature of the text's character shingles (punctuation, symbols and 转发 noise removed)."""
         return self.signatures([text])[0]
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
