@@ -49,10 +49,12 @@ class TriageModels:
 def load_models() -> TriageModels:
     """The shipped models (wenzheng/triage/artifacts), loaded once per process."""
     manifest = json.loads((resources.files("wenzheng.triage") / "artifacts" / "manifest.json").read_text("utf-8"))
-    router, plea = load_router(), LinearTextModel.load(PLEA)
+    router, plea, life_safety = load_router(), LinearTextModel.load(PLEA), LinearTextModel.load(LIFE_SAFETY)
+    for model in (router, plea, life_safety):
+        model.warm()
     return TriageModels(
         router=router,
-        life_safety=LinearTextModel.load(LIFE_SAFETY),
+        life_safety=life_safety,
         plea=plea,
         plea_threshold=float(manifest[PLEA]["threshold"]),
         gazetteer=load_gazetteer(),

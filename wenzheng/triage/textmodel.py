@@ -88,6 +88,12 @@ class LinearTextModel:
         norms[norms == 0] = 1.0
         return rows, columns, (values / norms[rows]).astype(np.float32)
 
+    def warm(self) -> None:
+        """Build the lookup tables of the model's own analyzer now (at load), not on the first message."""
+        if self.analyzer == "en_words":
+            _ = self._word_grams  # a cached property: reading it builds the index
+        _ = self._coef_by_feature
+
     @functools.cached_property
     def _char_grams(self) -> CharGramIndex:
         return CharGramIndex(self.vocabulary)
