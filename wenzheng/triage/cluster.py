@@ -25,7 +25,7 @@ _MAX_CHARS = 400  # a long message is judged by its first 400 characters
 # members, and its newest copies resemble the newest members at least as well as the old ones.
 RECENT_PER_BUCKET = 32
 _BAND_SALT = np.uint64(0xD6E8FEB86659FD93)  # an odd 64-bit constant
-_HASH_CHUNK = 8192  # shingles hashed at a time: 64 functions × 8,192 × 8 bytes = 4 MB
+_HASH_CHUNK = 4096  # shingles hashed at a time: 64 functions × (4,096 + 400) × 8 bytes, under 4 MB (see below)
 # Punctuation and symbols (the # of hashtags and the //@ of repost chains among them), 转发/扩散 and "rt @name:".
 # The words of hashtags and names stay: on the Henan posts, dropping them as well joined as many copies as it split
 # (4,773 vs 4,771 clusters of 4,920 posts), so the simpler rule was kept. Applied to lower-cased text.
@@ -171,16 +171,21 @@ class ClusterIndex:
         """Each message's minimum of every hash function over its shingles (``starts``: where each one's begin).
 
         Multiply-shift hashing (wrapping uint64 arithmetic, top 32 bits): a universal family, no slow modulo. The
-        messages go through in groups of about ``_HASH_CHUNK`` shingles, so the hash matrix stays in the CPU cache.
+        messages go through in groups of about ``_HASH_CHUNK`` shingles, so the hash matrix stays in the CPU cache,
+        written into one buffer: a fresh array per group cost more than the hashing (numpy asks the kernel for
+        huge pages for arrays of 4 MB and more, and a new one is new memory to fault in and clear every time).
         """
         a, b = self._a[:, None], self._b[:, None]
         result = np.empty((len(starts), len(self._a)), np.uint64)
         bounds = np.append(starts, len(values))
+        scratch = np.empty((len(self._a), _HASH_CHUNK + _MAX_CHARS), np.uint64)  # one buffer for every group
         first = 0
         while first < len(starts):
             last = max(first + 1, int(np.searchsorted(bounds, bounds[first] + _HASH_CHUNK, side="right")) - 1)
             low, high = int(bounds[first]), int(bounds[last])
-            hashed = a * values[None, low:high]
+            if high - low > scratch.shape[1]:
+                scratch = np.empty((len(self._a), high - low), np.uint64)
+            hashed = np.multiply(a, values[None, low:high], out=scratch[:, : high - low])
             hashed += b
             result[first:last] = np.minimum.reduceat(hashed, starts[first:last] - low, axis=1).T
             first = last
