@@ -168,7 +168,8 @@ class ClusterIndex:
         return self._min_hashes(values, starts)
 
     def _min_hashes(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Each message's minimum of every hash function over its shingles (``starts``: where each one's begin).
+        """Each message's minimum of every hash function over its shingles (``starts``: where each message's
+        shingles begin in ``values``).
 
         Multiply-shift hashing (wrapping uint64 arithmetic, top 32 bits): a universal family, no slow modulo. The
         messages go through in groups of about ``_HASH_CHUNK`` shingles, so the hash matrix stays in the CPU cache,
