@@ -7,7 +7,9 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from wenzheng.errors import NotFound
 from wenzheng.triage import TriageModels, triage
 from wenzheng.triage.datasets import GOV, Example, gov_taxonomy
 from wenzheng.triage.router import HEAD_CHARS, HeadRouter, head_chars
@@ -87,6 +89,13 @@ def test_taxonomy_keeps_names_of_one_topic_and_not_the_catch_all(tmp_path: Path)
         ("市场监管", "商贸旅游"),
         ("物价监督", "商贸旅游"),
     ]
+
+
+def test_a_data_folder_without_the_taxonomy_says_so(tmp_path: Path) -> None:
+    (tmp_path / GOV).mkdir()
+    with pytest.raises(NotFound) as missing:
+        gov_taxonomy(tmp_path)
+    assert missing.value.code == "data_not_found" and "label_taxonomy.csv" in str(missing.value)
 
 
 def test_shipped_router_has_its_head_block(models: TriageModels) -> None:

@@ -132,9 +132,12 @@ class ClusterIndex:
         """Forget messages older than the window; returns how many were dropped."""
         cutoff = _aware(now or datetime.now(UTC)) - self.window
         old = [mid for mid, entry in self._entries.items() if entry.at < cutoff]
-        for mid in old:
+        if not old:
+            return 0
+        keys = self.band_keys(np.stack([self._entries[mid].signature for mid in old]))
+        for mid, entry_keys in zip(old, keys, strict=True):
             entry = self._entries.pop(mid)
-            for key in self.band_keys(entry.signature[None, :])[0]:
+            for key in entry_keys:
                 members = self._buckets.get(key)
                 if members and mid in members:
                     members.remove(mid)

@@ -195,10 +195,12 @@ class _Screen:
             tuple(category for category, found in openings.items() if found and literal in found)
             for literal in self.literals
         ]
-        self.automaton = ahocorasick_rs.AhoCorasick(self.literals or [" "])
+        self.automaton = ahocorasick_rs.AhoCorasick(self.literals) if self.literals else None
 
     def __call__(self, text: str) -> frozenset[str]:
-        found = self.automaton.find_matches_as_indexes(text, overlapping=True) if self.literals else []
+        if self.automaton is None:
+            return self.always
+        found = self.automaton.find_matches_as_indexes(text, overlapping=True)
         return self.always.union(*(self.categories[index] for index, _, _ in found))
 
 

@@ -61,7 +61,12 @@ def gov_messages(data: Path) -> list[Example]:
 def gov_taxonomy(data: Path) -> list[tuple[str, str]]:
     """The organiser's second- and third-level topic names, each with the first-level topic it belongs to
     (物价监督 → 商贸旅游): names that appear under one first-level topic only, and never the catch-all 其他."""
-    with (require(data, GOV) / "label_taxonomy.csv").open(encoding="utf-8-sig", newline="") as handle:
+    path = require(data, GOV) / "label_taxonomy.csv"
+    if not path.is_file():
+        raise NotFound(
+            f"no label_taxonomy.csv in {path.parent} (the router learns its topic names)", code="data_not_found"
+        )
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         owners: dict[str, set[str]] = {}
         for row in csv.DictReader(handle):
             for name in (row["二级分类"].strip(), row["三级分类"].strip()):

@@ -90,7 +90,8 @@ def fit_router(
     features = sparse.hstack([body.fit_transform(texts), HEAD_WEIGHT * head.fit_transform(texts)]).tocsr()
     pool = normalize_batch(list(unlabelled))
     extra = sparse.hstack([body.transform(pool), HEAD_WEIGHT * head.transform(pool)]).tocsr() if pool else None
-    names = [(name, topic) for name, topic in taxonomy if topic in set(labels)]
+    topics = set(labels)
+    names = [(name, topic) for name, topic in taxonomy if topic in topics]
     hints = None
     if names:
         hint_texts = normalize_batch([name for name, _ in names])
