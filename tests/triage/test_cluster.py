@@ -93,7 +93,7 @@ def test_a_text_written_thousands_of_times_is_compared_with_its_latest_copies_on
     best_match = index._best_match
 
     def counting(signature, keys):  # type: ignore[no-untyped-def]
-        candidates = {mid for key in keys for mid in index._buckets.get(key, ())[-cluster.RECENT_PER_BUCKET :]}
+        candidates = {mid for key in keys for mid in index._bucket(key)[-cluster.RECENT_PER_BUCKET :]}
         compared.append(len(candidates))
         return best_match(signature, keys)
 
@@ -113,3 +113,42 @@ def test_assign_many_is_assign_one_after_another() -> None:
     assert many.assign_many(messages) == expected
     assert expected[:6] == ["m0", None, "m2", "m0", "m2", "m5"]
     assert len(many) == len(one_by_one) == 1500  # no entry for an empty text
+
+
+def test_the_shingled_core_is_the_text_without_what_the_noise_pattern_matches() -> None:
+    from wenzheng.triage import cluster
+
+    texts = [
+        LUSHAN_PLEA,
+        "求转发！！" + LUSHAN_PLEA,
+        "扩散 a_b__c // @某人",
+        "RT @haiti_news: trapped in Leogane",
+        "part @x: hello_world",
+        "#河南暴雨# 转 发 救命",
+        "ÉCOLE Nº 3 ｜ ①②",
+        "",
+    ]
+    for text in texts:
+        assert cluster._core(text) == cluster._NOISE.sub("", text.lower()), text
+    assert cluster._core("RT @haiti_news: trapped") == "trapped"
+
+
+def test_buckets_of_one_member_and_of_many_survive_pruning() -> None:
+    """A bucket holds its one member as a string and several as a list; pruning takes them back to one or none."""
+    index = ClusterIndex(window=timedelta(days=1))
+    start = datetime(2021, 7, 20, 8, tzinfo=UTC)
+    index.assign("a", LUSHAN_PLEA + "一", start)
+    index.assign("b", LUSHAN_PLEA + "二三四五六七", start + timedelta(hours=20))
+    index.assign("c", "建议在学校门口增设红绿灯", start + timedelta(hours=20))
+    shared = [
+        key for key in index.band_keys(index.signature(LUSHAN_PLEA + "一")[None, :])[0] if len(index._bucket(key)) == 2
+    ]
+    assert shared, "the two pleas share a band"
+    assert index.prune(start + timedelta(days=1, hours=1)) == 1
+    assert all(index._bucket(key) == ["b"] for key in shared)
+    assert all(isinstance(members, str) for members in index._buckets.values())
+    # Found through b, which keeps the cluster it joined (named after a, now forgotten).
+    assert index.assign("d", LUSHAN_PLEA + "一", start + timedelta(days=1, hours=2)) == "a"
+    assert index.size("a") == 2
+    assert index.prune(start + timedelta(days=3)) == 3
+    assert index._buckets == {} and len(index) == 0

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from tests.triage.conftest import LUSHAN_PLEA
 from wenzheng.triage import TriageModels
 from wenzheng.triage.extract import find_people, find_phones, find_places, parse_number
@@ -79,3 +81,75 @@ def test_chinese_numbers() -> None:
         None,
         42,
     ]
+
+
+def _random_texts(alphabet: list[str], count: int, longest: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randrange(longest))) for _ in range(count)]
+
+
+def test_townships_are_found_near_their_anchors_as_a_whole_scan_finds_them() -> None:
+    """The township pattern runs only in stretches around 镇/乡/街道; it must find what a scan of the span finds."""
+    from wenzheng.triage import extract
+
+    alphabet = [*"镇乡街道城家桥龙门姚在了的1a县 ,", "街道", "姚桥镇", "城镇"]
+    texts = _random_texts(alphabet, 20_000, 30, seed=1)
+    rng, found = random.Random(2), 0
+    for text in texts:
+        start = rng.randrange(len(text) + 1)
+        end = rng.randrange(start, len(text) + 1)
+        plain = [
+            (m.start(), m.group())
+            for m in extract._TOWNSHIP.finditer(text, start, end)
+            if not extract._TOWNSHIP_NOT.search(m.group())
+        ]
+        assert [(m.start(), m.group()) for m in extract._townships(text, start, end)] == plain, (text, start, end)
+        found += bool(plain)
+    assert found > 500  # the alphabet makes townships often enough to test something
+
+
+def test_a_place_phrase_ends_as_in_a_window_of_forty_characters() -> None:
+    """The phrase end reads place characters first and stop words among them: the same end as cutting a
+    40-character window at its first stop word and then at its first character that is not a place character."""
+    from wenzheng.triage import extract
+
+    def windowed(text: str, start: int) -> int:
+        window = text[start : start + 40]
+        stop = extract._STOP_WORDS.search(window, 1)
+        window = window[: stop.start() if stop else len(window)]
+        last = 0
+        for suffix in extract._PLACE_SUFFIX.finditer(extract._PLACE_CHARS.match(window).group()):  # type: ignore[union-attr]
+            last = suffix.end()
+        return start + last
+
+    alphabet = [
+        *"镇乡城家桥龙在了的人目前我们请求有被发生附近省市区县村号楼宿舍中学 ,.!?;、\n1aA#-",
+        "附近的",
+        "的人",
+        "职工宿舍",
+    ]
+    texts = _random_texts(alphabet, 30_000, 70, seed=3)
+    rng, phrases = random.Random(4), 0
+    for text in texts:
+        start = rng.randrange(len(text) + 1)
+        assert extract._phrase_end(text, start) == windowed(text, start), (text, start)
+        phrases += extract._phrase_end(text, start) > start
+    assert phrases > 3_000
+
+
+def test_english_vulnerable_groups_screened_are_the_patterns_searched() -> None:
+    from wenzheng.triage import extract
+
+    texts = [
+        "my old man and the kids are sick",
+        "an elderly lady in labour, a baby and an infant",
+        "pregnant woman in labor, paralysed father in a wheelchair",
+        "children need insulin and dialysis, patients waiting",
+        "bold mankind kidding babble",
+        "disabled",
+        "",
+    ]
+    for text in texts:
+        every = tuple(name for name, pattern in extract._VULNERABLE_EN if pattern.search(text))
+        assert extract._vulnerable(text, "en") == every
+    assert extract._vulnerable(texts[0], "en") == ("elderly", "children", "sick")

@@ -177,13 +177,13 @@ def _stem(term: str) -> str | None:
     return literal[:4] if len(literal) >= 3 else None
 
 
-def _stems(pattern: str) -> tuple[str, ...] | None:
+def word_stems(pattern: str) -> tuple[str, ...] | None:
     """One stem per top-level term, or None when a term has none (the category is then always scanned)."""
     stems = [_stem(term) for term in _top_level_terms(pattern)]
     return None if any(stem is None for stem in stems) else tuple(dict.fromkeys(s for s in stems if s))
 
 
-class _Screen:
+class Screen:
     """Which categories may have a term in a text, from the literal openings of their terms (``None``: a category
     whose terms do not all begin with a literal, always scanned), all found in one Aho–Corasick pass. A category
     none of whose openings is in the text cannot match, and its regex scan is skipped."""
@@ -238,8 +238,8 @@ def _openings(pattern: str) -> tuple[str, ...] | None:
 
 
 # A cheap substring test per English category before its regex scan: most categories have no term in a message.
-_EN_STEMS = {category: _stems(pair[1]) for category, pair in _LEXICON.items()}
-_EN_SCREEN = _Screen(_EN_STEMS)
+_EN_STEMS = {category: word_stems(pair[1]) for category, pair in _LEXICON.items()}
+_EN_SCREEN = Screen(_EN_STEMS)
 
 
 def _chinese_matchers() -> tuple[
@@ -263,7 +263,7 @@ def _chinese_matchers() -> tuple[
 
 
 _ZH_AUTOMATON, _ZH_TERMS, _ZH_RESIDUAL = _chinese_matchers()
-_ZH_SCREEN = _Screen({category: _openings(pattern.pattern) for category, pattern in _ZH_RESIDUAL.items()})
+_ZH_SCREEN = Screen({category: _openings(pattern.pattern) for category, pattern in _ZH_RESIDUAL.items()})
 
 
 def find_cues(text: str, lang: str) -> Hits:

@@ -6,6 +6,7 @@ import re
 
 import ahocorasick_rs
 
+from wenzheng.triage.cues import Screen, word_stems
 from wenzheng.triage.gazetteer import Gazetteer, Match
 from wenzheng.triage.models import People, Place
 
@@ -100,6 +101,8 @@ _VULNERABLE_TERMS = (
     ("sick", ("病人", "患者", "透析", "胰岛素", "发烧", "高烧"), r"\bsick\b|\bpatients?\b|\bdialysis\b|\binsulin\b"),
 )
 _VULNERABLE_EN = tuple((name, re.compile(pattern)) for name, _, pattern in _VULNERABLE_TERMS)
+# Which English groups have a term's first letters in a text (one pass); only those patterns are searched.
+_VULNERABLE_EN_SCREEN = Screen({name: word_stems(pattern) for name, _, pattern in _VULNERABLE_TERMS})
 _VULNERABLE_ZH_GROUP = [group for group, (_, terms, _) in enumerate(_VULNERABLE_TERMS) for _term in terms]
 _VULNERABLE_ZH = ahocorasick_rs.AhoCorasick([term for _, terms, _ in _VULNERABLE_TERMS for term in terms])
 # Chinese times in two patterns, each starting with a plain character (a digit, or a word's first character) so
@@ -167,7 +170,8 @@ def _vulnerable(text: str, lang: str) -> tuple[str, ...]:
             for index, _, _ in _VULNERABLE_ZH.find_matches_as_indexes(text, overlapping=True)
         }
         return tuple(_VULNERABLE_TERMS[group][0] for group in sorted(groups))
-    return tuple(name for name, pattern in _VULNERABLE_EN if pattern.search(text))
+    possible = _VULNERABLE_EN_SCREEN(text)
+    return tuple(name for name, pattern in _VULNERABLE_EN if name in possible and pattern.search(text))
 
 
 def _first_number(pattern: re.Pattern[str], text: str) -> int | None:
@@ -233,22 +237,47 @@ def _phrase_end(text: str, start: int) -> int:
 
     芦山县发生地震 → 芦山县; 姚桥镇初级中学附属教师职工宿舍了 → 姚桥镇初级中学附属教师职工宿舍.
     """
-    window = text[start : start + 40]
-    stop = _STOP_WORDS.search(window, 1)
-    window = window[: stop.start() if stop else len(window)]
-    window = _PLACE_CHARS.match(window).group()  # type: ignore[union-attr]
-    last = 0
-    for suffix in _PLACE_SUFFIX.finditer(window):
+    # Place characters first, then a stop word among them: every stop word is made of place characters or of
+    # characters that end the run anyway, so this is the stop word search of the first 40 characters, made short.
+    end = _PLACE_CHARS.match(text, start, start + 40).end()  # type: ignore[union-attr]
+    stop = _STOP_WORDS.search(text, start + 1, end)
+    last = start
+    for suffix in _PLACE_SUFFIX.finditer(text, start, stop.start() if stop else end):
         last = suffix.end()
-    return start + last
+    return last
 
 
 def _townships(text: str, start: int, end: int) -> list[re.Match[str]]:
-    """Township names (姚桥镇, 龙门乡, 新华街道) between ``start`` and ``end``, without 城镇, 家乡 and the like."""
-    window = text[start:end]
-    if "镇" not in window and "乡" not in window and "街道" not in window:  # the pattern is slow; most texts have none
-        return []
-    return [m for m in _TOWNSHIP.finditer(text, start, end) if not _TOWNSHIP_NOT.search(m.group())]
+    """Township names (姚桥镇, 龙门乡, 新华街道) between ``start`` and ``end``, without 城镇, 家乡 and the like.
+
+    The pattern, tried at every position, is slow; it is only run where a match can be. A match ends with 镇, 乡
+    or 街道 two to four characters after it begins, so it lies within [anchor - 4, anchor + 2) of one of them.
+    Overlapping stretches are merged, and a scan of each stretch finds what a scan of the whole text would.
+    """
+    stretches: list[list[int]] = []
+    for anchor in _anchors(text, start, end):
+        low, high = max(start, anchor - 4), min(end, anchor + 2)
+        if stretches and low <= stretches[-1][1]:
+            stretches[-1][1] = max(stretches[-1][1], high)
+        else:
+            stretches.append([low, high])
+    return [
+        match
+        for low, high in stretches
+        for match in _TOWNSHIP.finditer(text, low, high)
+        if not _TOWNSHIP_NOT.search(match.group())
+    ]
+
+
+def _anchors(text: str, start: int, end: int) -> list[int]:
+    """Where 镇, 乡 and 街道 begin between ``start`` and ``end``, in order."""
+    found = []
+    for word in ("镇", "乡", "街道"):
+        at = text.find(word, start, end)
+        while at >= 0:
+            found.append(at)
+            at = text.find(word, at + 1, end)
+    return sorted(found)
 
 
 def _place(text: str, span: tuple[int, int], matches: list[Match], gazetteer: Gazetteer) -> Place:
