@@ -48,7 +48,8 @@ def test_english_cues_skipping_categories_by_stem_find_what_every_pattern_finds(
         (r"can'?t breathe", "can"),
         (r"\bkids?\b", "kid"),
         (r"\bno (?:food|water)\b", "no "),
-        (r"\?", None),
+        (r"\?", "?"),
+        (r"\b\?", None),
         (r"\bha(?:ve|s)n'?t received\b", None),
     ],
 )

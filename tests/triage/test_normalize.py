@@ -33,3 +33,13 @@ def test_traditional_is_converted_for_analysis() -> None:
 )
 def test_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+def test_only_texts_with_chinese_characters_go_through_the_converter() -> None:
+    from wenzheng.triage.normalize import _converter, to_simplified
+
+    texts = ["網絡問政 and more", "Hello\x1eworld", "", "🆘 救命", "ÉCOLE Nº 3", "後\x1e來"]
+    assert to_simplified(texts) == ["网络问政 and more", "Hello world", "", "🆘 救命", "ÉCOLE Nº 3", "后 来"]
+    # OpenCC's t2s changes no character below U+3400, so skipping texts without one loses nothing.
+    below = "".join(chr(point) for point in range(0x20, 0x3400) if point != 0x1E)
+    assert _converter().convert(below) == below  # type: ignore[attr-defined]

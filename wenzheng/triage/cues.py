@@ -77,7 +77,7 @@ _LEXICON: dict[str, tuple[str, str]] = {
         r"投诉|举报|反映|不作为|乱收费|扰民|噪音|拖欠|欠薪|违规|违法|违建|污染|臭味|不合理|推诿|不处理|没人管|无人管|"
         r"强烈要求|乱象|霸王|敷衍|克扣|强制|恶劣",
         r"\bcomplain\w*|\bnobody came\b|\bno one came\b|\bignored\b|\bcorrupt\w*|\bstolen\b|\bunfair\b|"
-        r"\bha(?:ve|s)n'?t received\b|\bnot received\b|\bstealing\b",
+        r"\bhaven'?t received\b|\bhasn'?t received\b|\bnot received\b|\bstealing\b",
     ),
     "suggestion": (
         r"建议|提议|呼吁|希望.{0,12}(?:能|可以|尽快|增加|设置)|应该|能不能.{0,8}(?:增加|设置|开通)",
@@ -163,11 +163,16 @@ _COMPILED = {  # applied to lower-cased text
 
 
 _LEADING_LITERAL = re.compile(r"(?:\\b)?([a-z' ]+)")
+_ESCAPED_MARK = re.compile(r"\\([^\w\s])")
 
 
 def _stem(term: str) -> str | None:
     """Up to four letters every match of ``term`` begins with (``\\binjur\\w*`` → ``inju``), or None when the term
-    does not begin with three such letters. A letter made optional by a following ``?``, ``*`` or ``{`` is left out."""
+    does not begin with three such letters. A letter made optional by a following ``?``, ``*`` or ``{`` is left out.
+    A term that is one escaped punctuation mark (``\\?``) is its own stem."""
+    mark = _ESCAPED_MARK.fullmatch(term)
+    if mark:
+        return mark.group(1)
     match = _LEADING_LITERAL.match(term)
     if match is None:
         return None

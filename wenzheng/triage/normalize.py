@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from wenzheng.triage.models import Lang
 
+_FROM_CJK = re.compile("[\u3400-\U0010ffff]")  # CJK Extension A, then the unified ideographs and all above
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")  # NFKC: U+FF01–FF5E → U+0021–007E, U+3000 → space
 _HALF_WIDTH = {chr(point): chr(point - 0xFEE0) for point in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 _ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -109,13 +110,22 @@ def _converter() -> object:
 
 
 def to_simplified(texts: Sequence[str]) -> list[str]:
-    """Traditional → simplified Chinese with OpenCC, one C++ call for the whole batch."""
-    if not texts:
-        return []
-    joined = "\x1e".join(text.replace("\x1e", " ") for text in texts)
-    converted = _converter().convert(joined)  # type: ignore[attr-defined]
-    parts = converted.split("\x1e")
-    return parts if len(parts) == len(texts) else [_converter().convert(t) for t in texts]  # type: ignore[attr-defined]
+    """Traditional → simplified Chinese with OpenCC, one C++ call for the whole batch.
+
+    Only texts with a character from U+3400 up go through it: OpenCC's t2s changes none below (every one of them
+    was tried), so English and other texts keep their characters and skip the conversion. The record separator
+    that joins the texts becomes a space in all of them.
+    """
+    texts = [text.replace("\x1e", " ") for text in texts]
+    chinese = [i for i, text in enumerate(texts) if _FROM_CJK.search(text)]
+    if not chinese:
+        return texts
+    converted = _converter().convert("\x1e".join(texts[i] for i in chinese)).split("\x1e")  # type: ignore[attr-defined]
+    if len(converted) != len(chinese):
+        converted = [_converter().convert(texts[i]) for i in chinese]  # type: ignore[attr-defined]
+    for i, text in zip(chinese, converted, strict=True):
+        texts[i] = text
+    return texts
 
 
 def clean(text: str) -> str:

@@ -158,7 +158,8 @@ def _model_level(probability: float, rule_level: Urgency) -> Urgency:
 
 
 def _intensity(hits: Hits, people: People) -> float:
-    total = sum(weight * min(hits.count(category), 3) for category, weight in _WEIGHTS.items())
+    terms = hits.terms
+    total = sum(weight * min(len(terms[category]), 3) for category, weight in _WEIGHTS.items() if category in terms)
     total += len(people.vulnerable) + (0.5 if people.count else 0.0) + (1.0 if people.injured else 0.0)
     return 1.0 - math.exp(-total / 4.0)
 
