@@ -110,7 +110,7 @@ def test_the_router_learner_is_a_plain_svm_plus_svms_on_naive_bayes_scaled_featu
     from scipy import sparse
     from sklearn.svm import LinearSVC
 
-    from wenzheng.triage.train import ROUTER_C, ROUTER_NB_ALPHA, _nb_svm
+    from wenzheng.triage.train import ROUTER_C, ROUTER_NB_ALPHA, _svm_plus_nbsvm
 
     rng = np.random.default_rng(5)
     dense = rng.random((60, 40)) * (rng.random((60, 40)) < 0.2)
@@ -118,7 +118,7 @@ def test_the_router_learner_is_a_plain_svm_plus_svms_on_naive_bayes_scaled_featu
     dense[:, 3] = labels == "b"  # a feature only class b has: the naive Bayes ratio favours it there
     features = sparse.csr_matrix(dense)
     weights = rng.uniform(0.3, 1.0, 60)
-    scorer = _nb_svm(features, labels, weights)
+    scorer = _svm_plus_nbsvm(features, labels, weights)
 
     expected = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
     expected_scores = expected.decision_function(features)

@@ -211,9 +211,8 @@ def find_places(text: str, gazetteer: Gazetteer, lang: str) -> tuple[Place, ...]
     matches = gazetteer.find(text)
     spans = _phrase_spans(text, matches)
     places = [_place(text, span, matches, gazetteer) for span in spans]
-    covered = [span for span in spans]
     for match in matches:
-        if not any(start <= match.start < end for start, end in covered):
+        if not any(start <= match.start < end for start, end in spans):
             places.append(_place(text, (match.start, match.end), [match], gazetteer))
     return tuple(places)
 

@@ -73,11 +73,11 @@ def fit_router(
     examples: Sequence[Example], unlabelled: Sequence[str] = (), taxonomy: Sequence[tuple[str, str]] = ()
 ) -> HeadRouter:
     """Department/topic routing: char 1–3-gram TF-IDF of the opening and of its first 20 characters, a linear SVM
-    and linear SVMs on naive-Bayes-scaled features, summed (:func:`_nb_svm`).
+    and linear SVMs on naive-Bayes-scaled features, summed (:func:`_svm_plus_nbsvm`).
 
     Self-training: the SVM fitted on the labelled messages labels the unlabelled ones; the ``ROUTER_PSEUDO`` most
     confident of each class (by the margin between the best and second-best score) join the training set with
-    weight ``ROUTER_PSEUDO_WEIGHT`` and the SVM is fitted again. ``taxonomy`` — (topic name, first-level topic)
+    weight ``ROUTER_PSEUDO_WEIGHT`` and the router is fitted on both. ``taxonomy`` — (topic name, first-level topic)
     pairs such as (物价监督, 商贸旅游) — joins both fits as short labelled messages: words a department handles
     that the 763 labelled letters may never use. The softmax temperature is fitted on held-out scores of the
     same procedure (5-fold cross-validation).
@@ -91,15 +91,17 @@ def fit_router(
     labels = np.asarray([e.label for e in examples])
     body, head = _vectorizer("zh_chars", min_df=2), _vectorizer("zh_head", min_df=2)
     features = sparse.hstack([body.fit_transform(texts), HEAD_WEIGHT * head.fit_transform(texts)]).tocsr()
+
+    def both_blocks(more: list[str]) -> Any:
+        return sparse.hstack([body.transform(more), HEAD_WEIGHT * head.transform(more)]).tocsr()
+
     pool = normalize_batch(list(unlabelled))
-    extra = sparse.hstack([body.transform(pool), HEAD_WEIGHT * head.transform(pool)]).tocsr() if pool else None
+    extra = both_blocks(pool) if pool else None
     topics = set(labels)
     names = [(name, topic) for name, topic in taxonomy if topic in topics]
     hints = None
     if names:
-        hint_texts = normalize_batch([name for name, _ in names])
-        hint_features = sparse.hstack([body.transform(hint_texts), HEAD_WEIGHT * head.transform(hint_texts)]).tocsr()
-        hints = (hint_features, np.asarray([topic for _, topic in names]))
+        hints = (both_blocks(normalize_batch([name for name, _ in names])), np.asarray([topic for _, topic in names]))
     held_out = np.zeros((len(texts), len(set(labels))), np.float64)
     for train_rows, test_rows in StratifiedKFold(5, shuffle=True, random_state=0).split(features, labels):
         fold = _self_trained_svm(features[train_rows], labels[train_rows], extra, hints)
@@ -125,7 +127,7 @@ class _LinearScores:
         return np.asarray(features @ self.coef_.T) + self.intercept_
 
 
-def _nb_svm(features: Any, labels: np.ndarray, weights: np.ndarray) -> _LinearScores:
+def _svm_plus_nbsvm(features: Any, labels: np.ndarray, weights: np.ndarray) -> _LinearScores:
     """A linear SVM plus NBSVM: linear SVMs, one class against the rest, on features scaled by the class's naive
     Bayes log-count ratio, so that a feature seen mostly in one class's messages counts more in that class's SVM.
     The ratios fold into the coefficients and the two scores add up, so the router stays one linear model.
@@ -150,7 +152,7 @@ def _nb_svm(features: Any, labels: np.ndarray, weights: np.ndarray) -> _LinearSc
 
 def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints: Any = None) -> _LinearScores:
     """A linear SVM on the labelled rows picks the most confident of its own labels for unlabelled rows; the
-    router is then fitted (:func:`_nb_svm`) on both.
+    router is then fitted (:func:`_svm_plus_nbsvm`) on both.
 
     ``hints`` (features, labels) are further labelled rows of weight ``ROUTER_TAXONOMY_WEIGHT`` in both fits.
     """
@@ -163,7 +165,7 @@ def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints:
         labels = np.concatenate([labels, hints[1]])
         weights = np.concatenate([weights, np.full(len(hints[1]), ROUTER_TAXONOMY_WEIGHT)])
     if unlabelled is None or not unlabelled.shape[0]:
-        return _nb_svm(features, labels, weights)
+        return _svm_plus_nbsvm(features, labels, weights)
     svm = LinearSVC(C=ROUTER_C, random_state=0).fit(features, labels, sample_weight=weights)
     scores = svm.decision_function(unlabelled)
     ordered = np.sort(scores, axis=1)
@@ -177,7 +179,7 @@ def _self_trained_svm(features: Any, labels: np.ndarray, unlabelled: Any, hints:
     weights = np.concatenate([weights, np.full(len(picked), ROUTER_PSEUDO_WEIGHT)])
     stacked = sparse.vstack([features, unlabelled[picked]]).tocsr()
     both = np.concatenate([labels, svm.classes_[best[picked]]])
-    return _nb_svm(stacked, both, weights)
+    return _svm_plus_nbsvm(stacked, both, weights)
 
 
 def gov_unlabelled(data: Path, examples: Sequence[Example]) -> list[str]:
