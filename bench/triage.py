@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=4096)
     parser.add_argument("--passes", type=int, default=5, help="passes over the messages, each runner (median shown)")
     args = parser.parse_args()
+    if args.passes < 1:
+        parser.error("--passes must be at least 1")
     texts, source = corpus(args.data, args.messages)
     print(f"triage benchmark: {len(texts)} messages ({source}), batches of {BATCH}, one thread")
     probe = json.loads(subprocess.check_output([sys.executable, "-c", _LOAD_PROBE], env=os.environ.copy()))
