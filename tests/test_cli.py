@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from wenzheng.accounts.models import Account, AccountNameChange
 from wenzheng.agencies.models import Agency, Department
+from wenzheng.assessments.models import Assessment
 from wenzheng.cases.models import Case
 from wenzheng.cli import app
 from wenzheng.messages.models import Message
@@ -87,6 +89,14 @@ def test_demo_seeds_once_and_prints_logins(db: Session) -> None:
     assert case_of("我们被困在姚桥") == ("P0", "rescue", "救援协调科", "yaan-operator")
     assert case_of("龙门乡青龙场") == ("P1", "help", "物资保障科", "yaan-operator2")
     assert case_of("太平镇安置点") == ("P1", "help", "物资保障科", "yaan-operator2")
+    # The agency works in China, so a visitor's English place name is pinned on Ya'an.
+    places = db.execute(
+        select(Assessment.places)
+        .join(Message, Message.id == Assessment.message_id)
+        .where(Message.text.like("Two foreign%"))
+    ).scalar_one()
+    assert [(p["text"], p["admin"][1]) for p in places] == [("Ya'an", "Ya'an")]
+    assert places[0]["lat"] == pytest.approx(30.0, abs=0.1) and places[0]["lon"] == pytest.approx(103.0, abs=0.1)
 
 
 def test_db_upgrade_reports_the_revision() -> None:

@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 import wenzheng.jobs.tasks  # noqa: F401 - registers the project's tasks for inline runs
 from wenzheng import __version__
 from wenzheng.assessments.core import models as triage_models
+from wenzheng.assessments.core import warm_towns
 from wenzheng.assessments.tasks import install_triage_trigger
 from wenzheng.audit.actions import install_audit_guard
 from wenzheng.config import Mode, get_settings
@@ -90,6 +91,7 @@ def create_app() -> FastAPI:
         # The fast lane triages possible pleas in this process: load the models now, not when the first plea
         # after a restart is waiting for them (0.2-0.5 s). Tests build many apps and load them on first use.
         triage_models()
+        warm_towns()  # English place names' towns, for the agencies that set countries
         # What is loaded by now lives as long as the process: a full collection need not walk it every time
         # (each one stalled every request for 60-100 ms under load). Not in tests, which build many apps.
         gc.freeze()

@@ -62,10 +62,12 @@ def worker(
 ) -> None:
     """Run background jobs until stopped (Ctrl-C finishes the current job first)."""
     from wenzheng.assessments.core import models as triage_models
+    from wenzheng.assessments.core import warm_towns
     from wenzheng.config import get_settings
     from wenzheng.jobs.worker import run_worker
 
     triage_models()  # loaded before the first job claims a batch, not while messages wait
+    warm_towns()
     run_worker(get_settings(), once=once, imports=tuple(imports))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from wenzheng.accounts.actions import do_create_account, do_rename_account, do_set_account_verified
 from wenzheng.accounts.models import Account
-from wenzheng.agencies.actions import do_create_agency, do_create_department
+from wenzheng.agencies.actions import do_create_agency, do_create_department, do_set_place_countries
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
 from wenzheng.cases.assign import do_set_on_duty, do_set_staffing
@@ -42,6 +42,7 @@ class DemoAgency:
     account_description: str
     departments: tuple[str, ...]
     staff: tuple[tuple[str, str, Role], ...]
+    place_countries: tuple[str, ...] = ()  # where English place names are pinned (wenzheng.triage.world)
 
 
 AGENCIES = (
@@ -59,6 +60,7 @@ AGENCIES = (
             ("yaan-operator2", "刘洋", Role.OPERATOR),
             ("yaan-viewer", "陈静", Role.VIEWER),
         ),
+        place_countries=("CN",),
     ),
     DemoAgency(
         "yaan-police",
@@ -171,6 +173,8 @@ DEMO_CAPACITY = 20
 def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     agency = do_create_agency(session, actor, slug=spec.slug, name=spec.name)
     departments = {name: do_create_department(session, actor, agency, name=name) for name in spec.departments}
+    if spec.place_countries:
+        do_set_place_countries(session, actor, agency, spec.place_countries)
     do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_HOLIDAYS), working=False)
     do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_WORKING_WEEKENDS), working=True)
     account = do_create_account(
@@ -232,6 +236,12 @@ DEMO_MESSAGES = (
     ("wechat", "o_demo_donor", "请问怎么给灾区捐款？", None),
     ("web", "+8618981112222", "宝兴县通往灵关镇的道路塌方，车辆无法通行", "complaint"),
     ("wechat", "o_demo_prayer", "为雅安祈福，加油！", None),
+    (
+        "wechat",
+        "o_demo_visitor",
+        "Two foreign hikers injured near Ya'an bus station after the aftershock, one cannot walk. Please help!",
+        None,
+    ),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wenzheng.errors import InvalidInput
@@ -38,6 +39,33 @@ def clean_slug(value: str, *, field: str = "slug") -> str:
             details={"field": field},
         )
     return slug
+
+
+MAX_PLACE_COUNTRIES = 10
+
+
+def clean_countries(value: str | Sequence[str], *, field: str = "place_countries") -> list[str]:
+    """ISO 3166 alpha-2 country codes, from a list or from text such as "HT, DO": upper case, in the order
+    given, each once; empty is allowed (no country)."""
+    from wenzheng.triage import known_countries
+
+    items = re.split(r"[\s,，、;；]+", value) if isinstance(value, str) else list(value)
+    codes = list(dict.fromkeys(item.strip().upper() for item in items if item and item.strip()))
+    unknown = [code for code in codes if code not in known_countries()]
+    if unknown:
+        raise InvalidInput(
+            f"{', '.join(unknown)}: not a country code; use two-letter ISO 3166 codes such as HT (Haiti) or CN "
+            "(China).",
+            code="invalid_country",
+            details={"field": field, "unknown": unknown},
+        )
+    if len(codes) > MAX_PLACE_COUNTRIES:
+        raise InvalidInput(
+            f"{len(codes)} countries given; name at most {MAX_PLACE_COUNTRIES}, those the agency works in.",
+            code="too_many_countries",
+            details={"field": field, "max": MAX_PLACE_COUNTRIES},
+        )
+    return codes
 
 
 def clean_username(value: str) -> str:

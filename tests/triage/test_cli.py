@@ -63,3 +63,13 @@ def test_csv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["triage", "classify", "--input", str(source)])
     assert result.exit_code == 2
     assert "is not UTF-8 text" in result.output
+
+
+def test_classify_with_the_agencys_countries_pins_english_places() -> None:
+    line = json.dumps({"id": "d", "text": "Trapped in Delmas 33, please help"}) + "\n"
+    result = runner.invoke(app, ["triage", "classify", "--country", "ht", "--country", "DO"], input=line)
+    assert result.exit_code == 0, result.output
+    (place,) = json.loads(result.stdout)["places"]
+    assert place["admin"][1] == "Delmas" and place["lat"] is not None
+    refused = runner.invoke(app, ["triage", "classify", "--country", "Haiti"], input=line)
+    assert refused.exit_code == 2 and "unknown_country" in refused.output and "Traceback" not in refused.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from wenzheng.audit.actions import record_audit
 from wenzheng.errors import Conflict
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
-from wenzheng.validation import clean_slug, clean_text, clean_timezone
+from wenzheng.validation import clean_countries, clean_slug, clean_text, clean_timezone
 
 
 def do_create_agency(
@@ -32,6 +34,25 @@ def do_create_agency(
         subject_type="agency",
         subject_id=agency.id,
         data={"slug": slug, "name": agency.name},
+    )
+    session.commit()
+    return agency
+
+
+def do_set_place_countries(session: Session, actor: Actor, agency: Agency, countries: str | Sequence[str]) -> Agency:
+    """An agency admin names the countries the agency works in, where English place names are looked up."""
+    actor.require_role(agency.id, Role.ADMIN)
+    codes = clean_countries(countries)
+    before = list(agency.place_countries or [])
+    agency.place_countries = codes
+    record_audit(
+        session,
+        actor,
+        "console:agency:place_countries",
+        agency_id=agency.id,
+        subject_type="agency",
+        subject_id=agency.id,
+        data={"before": before, "after": codes},
     )
     session.commit()
     return agency

@@ -12,6 +12,7 @@ Two halves, so that callers can keep the expensive one away from the database's 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,16 +20,26 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wenzheng.agencies.models import Department
+from wenzheng.agencies.models import Agency, Department
 from wenzheng.assessments.models import Assessment
 from wenzheng.cases.actions import place_in_cases
-from wenzheng.db import utcnow
+from wenzheng.db import session_scope, utcnow
 from wenzheng.messages.models import Message
 from wenzheng.routing.actions import triage_rules
-from wenzheng.triage import ClusterIndex, TriageInput, TriageModels, TriageResult, load_models, triage_batch
+from wenzheng.triage import (
+    ClusterIndex,
+    TriageInput,
+    TriageModels,
+    TriageResult,
+    known_countries,
+    load_models,
+    triage_batch,
+)
+from wenzheng.triage.world import load_towns
 
 CLUSTER_DAYS = 3  # near-duplicates are looked for across this many days of an account
 WARM_LIMIT = 20_000
@@ -75,6 +86,7 @@ class _AccountIndex:
     synced_through: int  # the largest assessment id looked at
 
 
+log = logging.getLogger(__name__)
 _indexes: dict[int, _AccountIndex] = {}
 # One triage at a time per process: the cluster indexes are not thread-safe, and a process may triage in more
 # than one thread (the fast lane next to an inline job in tests, say).
@@ -84,6 +96,23 @@ _triage_lock = threading.Lock()
 @lru_cache(maxsize=1)
 def models() -> TriageModels:
     return load_models()
+
+
+def warm_towns() -> int:
+    """Index the towns of every agency's countries now, so that the first English message after a start does not
+    wait for GeoNames' file to be read (≈ 0.4 s); returns how many countries. A database that cannot be read yet
+    is not an error here: the towns are then indexed with the first batch that needs them."""
+    try:
+        with session_scope() as session:
+            stored = session.execute(select(Agency.place_countries)).scalars().all()
+    except SQLAlchemyError:
+        log.warning("towns for English place names not indexed at start: the database could not be read")
+        return 0
+    known = known_countries()
+    combinations = {tuple(code for code in countries or [] if code in known) for countries in stored}
+    for wanted in combinations - {()}:
+        load_towns(wanted)  # GeoNames' file is read once for all of them; each combination is indexed
+    return len({code for wanted in combinations for code in wanted})
 
 
 def claim(session: Session, query: Select[tuple[Message]]) -> list[Message]:
@@ -106,13 +135,22 @@ def compute(session: Session, messages: Sequence[Message]) -> list[Computed]:
             TriageInput(id=str(m.id), text=m.text or m.location_label or "", received_at=m.received_at) for m in batch
         ]
         rules = triage_rules(session, batch[0].agency_id)
+        countries = _place_countries(session, batch[0].agency_id)
         with _triage_lock:
             index = _cluster_index(session, account_id)
-            results = triage_batch(inputs, rules=rules, cluster_index=index, models=models())
+            results = triage_batch(inputs, rules=rules, cluster_index=index, models=models(), countries=countries)
         departments = _departments(session, batch[0].agency_id)
         for message, result in zip(batch, results, strict=True):
             assessed[message.id] = _assessment(message, result, departments)
     return [assessed[message.id] for message in messages]
+
+
+def _place_countries(session: Session, agency_id: int) -> list[str]:
+    """The agency's countries for English place names (set through ``do_set_place_countries``, so known codes;
+    a code GeoNames has since dropped is skipped rather than stopping triage)."""
+    stored = session.execute(select(Agency.place_countries).where(Agency.id == agency_id)).scalar_one_or_none()
+    known = known_countries()
+    return [code for code in stored or [] if code in known]
 
 
 def store(session: Session, computed: Sequence[Computed]) -> int:

@@ -9,6 +9,7 @@ from wenzheng.triage.cluster import ClusterIndex
 from wenzheng.triage.models import INTENTS, URGENCIES, People, Place, RoutingRule, TriageInput, TriageResult
 from wenzheng.triage.normalize import detect_language, normalize
 from wenzheng.triage.pipeline import TriageModels, load_models, triage, triage_batch
+from wenzheng.triage.world import known_countries
 
 __all__ = [
     "INTENTS",
@@ -21,6 +22,7 @@ __all__ = [
     "TriageModels",
     "TriageResult",
     "detect_language",
+    "known_countries",
     "load_models",
     "normalize",
     "triage",

@@ -25,16 +25,23 @@ def classify(
     text_column: str = typer.Option("text", help="CSV column with the message text."),
     id_column: str = typer.Option("id", help="CSV column with the message id (default: the row number)."),
     rules_file: Path | None = typer.Option(None, "--rules", help="JSON list of routing rules."),
+    countries: list[str] = typer.Option(
+        [],
+        "--country",
+        help="ISO code of a country the agency works in (HT, CN…), for English place names' "
+        "coordinates; repeat for more than one.",
+    ),
 ) -> None:
     """Read messages ({"id", "text"} JSON Lines on stdin, or a CSV) and print one JSON result per line."""
     from wenzheng.triage import ClusterIndex, triage_batch
 
+    _check_countries(countries)
     rules = _read_rules(rules_file) if rules_file else []
     messages = _read_csv(input_file, text_column, id_column) if input_file else _read_jsonl(sys.stdin)
     index = ClusterIndex()
     out = sys.stdout
     for batch in _batches(messages):
-        for result in triage_batch(batch, rules=rules, cluster_index=index):
+        for result in triage_batch(batch, rules=rules, cluster_index=index, countries=countries):
             out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
     out.flush()
 
@@ -67,6 +74,17 @@ def train(
         raise NotFound(f"no data folder at {data}: training needs ../shared/data", code="data_not_found")
     manifest = run_training(data, out or ARTIFACTS)
     typer.echo(f"wrote {out or ARTIFACTS} ({manifest['version']})")
+
+
+def _check_countries(countries: list[str]) -> None:
+    from wenzheng.triage import known_countries
+
+    unknown = [code for code in countries if code.strip().upper() not in known_countries()]
+    if unknown:
+        raise InvalidInput(
+            f"unknown country code {', '.join(unknown)}: give ISO 3166 alpha-2 codes such as HT or CN",
+            code="unknown_country",
+        )
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[dict[str, str]]:

@@ -9,6 +9,7 @@ import ahocorasick_rs
 from wenzheng.triage.cues import Screen, word_stems
 from wenzheng.triage.gazetteer import Gazetteer, Match
 from wenzheng.triage.models import People, Place
+from wenzheng.triage.world import TownIndex
 
 _CJK_PLACE_CHAR = r"[\u3400-\u9fffA-Za-z0-9#\-]"
 _PLACE_CHARS = re.compile(_CJK_PLACE_CHAR + "*")
@@ -204,10 +205,13 @@ def parse_number(raw: str) -> int | None:
     return total + current or None
 
 
-def find_places(text: str, gazetteer: Gazetteer, lang: str) -> tuple[Place, ...]:
-    """Places named in a normalized message: free-form phrases, resolved against the gazetteer where possible."""
+def find_places(text: str, gazetteer: Gazetteer, lang: str, towns: TownIndex | None = None) -> tuple[Place, ...]:
+    """Places named in a normalized message: free-form phrases, resolved against the gazetteer where possible.
+
+    English phrases are resolved against ``towns`` (the towns of the agency's countries) when given.
+    """
     if lang == "en" or lang == "other":
-        return _english_places(text)
+        return _english_places(text, towns)
     matches = gazetteer.find(text)
     spans = _phrase_spans(text, matches)
     places = [_place(text, span, matches, gazetteer) for span in spans]
@@ -291,10 +295,18 @@ def _place(text: str, span: tuple[int, int], matches: list[Match], gazetteer: Ga
     return Place(text=text[start:end], admin=(province, city, county, township), lat=finest.lat, lon=finest.lon)
 
 
-def _english_places(text: str) -> tuple[Place, ...]:
+def _english_places(text: str, towns: TownIndex | None) -> tuple[Place, ...]:
     found: dict[str, None] = {}
     for match in _EN_PLACE.finditer(text):
         phrase = match.group(1).strip()
         if phrase.split()[0] not in _EN_NOT_PLACE and not phrase.isdigit():
             found.setdefault(phrase, None)
-    return tuple(Place(text=phrase) for phrase in found)
+    return tuple(_english_place(phrase, towns) for phrase in found)
+
+
+def _english_place(phrase: str, towns: TownIndex | None) -> Place:
+    town = towns.resolve(phrase) if towns is not None else None
+    if town is None:
+        return Place(text=phrase)
+    # A town is a city-level place: its name goes where a Chinese city's would.
+    return Place(text=phrase, admin=(None, town.name, None, None), lat=town.lat, lon=town.lon)

@@ -25,13 +25,13 @@ class Section:
         self.lines.append(line)
 
 
-def run_batches(texts: Sequence[str]) -> tuple[list[TriageResult], float]:
+def run_batches(texts: Sequence[str], countries: Sequence[str] = ()) -> tuple[list[TriageResult], float]:
     """Triage texts in batches of 256; returns the results and the throughput in messages per second."""
     started = time.perf_counter()
     results: list[TriageResult] = []
     for start in range(0, len(texts), BATCH):
         chunk = texts[start : start + BATCH]
-        results += triage_batch([{"id": str(start + i), "text": t} for i, t in enumerate(chunk)])
+        results += triage_batch([{"id": str(start + i), "text": t} for i, t in enumerate(chunk)], countries=countries)
     return results, len(texts) / max(time.perf_counter() - started, 1e-9)
 
 

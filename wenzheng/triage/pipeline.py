@@ -23,6 +23,7 @@ from wenzheng.triage.route import as_rules, route
 from wenzheng.triage.router import load_router
 from wenzheng.triage.textmodel import LinearTextModel, SharedCharGrams
 from wenzheng.triage.urgency import BRIEF_CHARS, decide, decide_intent
+from wenzheng.triage.world import TownIndex, load_towns
 
 ROUTER = "router_zh"
 LIFE_SAFETY = "life_safety_en"
@@ -69,14 +70,19 @@ def triage_batch(
     rules: Sequence[RoutingRule | Mapping[str, Any]] = (),
     cluster_index: ClusterIndex | None = None,
     models: TriageModels | None = None,
+    countries: Sequence[str] = (),
 ) -> list[TriageResult]:
     """Triage a batch of messages (256 is a good size), in order.
 
     ``rules`` are the agency's routing rules as plain data; ``cluster_index`` is the per-account near-duplicate
-    index the worker keeps (without one, duplicates are found within this batch only).
+    index the worker keeps (without one, duplicates are found within this batch only); ``countries`` (ISO
+    alpha-2 codes, such as ``["HT"]``) are where the agency works: English place names are given the
+    coordinates of those countries' towns (``wenzheng.triage.world``), and of no others. An unknown code raises
+    ``ValueError``.
     """
     inputs = as_inputs(messages)
     models = models or load_models()
+    towns = load_towns(countries) if countries else None
     index = cluster_index if cluster_index is not None else ClusterIndex()
     parsed_rules = as_rules(rules)
     texts = normalize_batch([m.text for m in inputs])
@@ -85,7 +91,18 @@ def triage_batch(
     topics, pleas = _chinese_models(models, texts, langs)
     clusters = _clusters(index, inputs, texts)
     return [
-        _one(models, message, text, lang, life.get(i), pleas.get(i), topics.get(i), clusters[i], rules=parsed_rules)
+        _one(
+            models,
+            message,
+            text,
+            lang,
+            life.get(i),
+            pleas.get(i),
+            topics.get(i),
+            clusters[i],
+            rules=parsed_rules,
+            towns=towns,
+        )
         for i, (message, text, lang) in enumerate(zip(inputs, texts, langs, strict=True))
     ]
 
@@ -95,10 +112,11 @@ def triage(
     *,
     rules: Sequence[RoutingRule | Mapping[str, Any]] = (),
     cluster_index: ClusterIndex | None = None,
+    countries: Sequence[str] = (),
 ) -> TriageResult:
     """Triage one message (a ``TriageInput``, a ``{"id", "text"}`` mapping, or bare text with id ``""``)."""
     item = TriageInput(id="", text=message) if isinstance(message, str) else message
-    return triage_batch([item], rules=rules, cluster_index=cluster_index)[0]
+    return triage_batch([item], rules=rules, cluster_index=cluster_index, countries=countries)[0]
 
 
 def _clusters(index: ClusterIndex, inputs: list[TriageInput], texts: list[str]) -> list[str | None]:
@@ -146,11 +164,12 @@ def _one(
     cluster: str | None,
     *,
     rules: list[RoutingRule],
+    towns: TownIndex | None,
 ) -> TriageResult:
     head = text[:ANALYSIS_CHARS]
     hits = find_cues(head, lang)
     people = find_people(head, lang)
-    places = find_places(head, models.gazetteer, lang)
+    places = find_places(head, models.gazetteer, lang, towns)
     phones = find_phones(head)
     moderation = moderate(head, urgent=hits.has("danger") or hits.has("plea"))
     located = bool(phones or places)

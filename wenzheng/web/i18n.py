@@ -326,6 +326,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cases.bulk_merge": ("合并为一件", "Merge into one"),
     "cases.bulk_apply": ("执行", "Apply"),
     "cases.select_all": ("全选", "Select all"),
+    "places.title": ("英文地名定位", "Places in English messages"),
+    "places.hint": (
+        "英文留言里的地名（如 in Delmas 33）只在这些国家的城镇中查找坐标，地图上才有位置；中文地名不受影响。",
+        'English place names (such as "in Delmas 33") get coordinates from towns of these countries only, so '
+        "the map can show them; Chinese place names are not affected.",
+    ),
+    "places.empty": (
+        "未设置：英文地名只保留原文，不上地图。填写两位国家代码（如 HT、CN）即可。",
+        "None set: English place names keep their text but get no pin. Enter two-letter country codes (HT, CN…).",
+    ),
+    "places.countries": ("国家代码", "Country codes"),
     "routing.title": ("分派规则", "Routing rules"),
     "routing.hint": (
         "来信符合规则的全部条件（关键词、类别、地区）时，自动建议分派到该部门；优先级高的先匹配。",

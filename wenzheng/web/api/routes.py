@@ -18,7 +18,12 @@ from wenzheng.agencies.access import (
     departments_of,
     visible_agencies,
 )
-from wenzheng.agencies.actions import do_create_agency, do_create_department, do_update_department
+from wenzheng.agencies.actions import (
+    do_create_agency,
+    do_create_department,
+    do_set_place_countries,
+    do_update_department,
+)
 from wenzheng.audit.access import audit_events_of_agency
 from wenzheng.staff.access import staff_of_agency
 from wenzheng.staff.actor import Actor
@@ -35,6 +40,7 @@ from wenzheng.web.api.schemas import (
     DepartmentPatch,
     MeOut,
     NameChangeOut,
+    PlaceCountriesIn,
     StaffOut,
     VerificationIn,
 )
@@ -69,6 +75,15 @@ def create_agency(body: AgencyIn, actor: Actor = Depends(current_actor), db: Ses
 @router.get("/agencies/{agency_id}", response_model=AgencyOut)
 def get_agency(agency_id: int, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)) -> AgencyOut:
     return AgencyOut.model_validate(access_agency_by_id(db, actor, agency_id))
+
+
+@router.put("/agencies/{agency_id}/place-countries", response_model=AgencyOut)
+def set_place_countries(
+    agency_id: int, body: PlaceCountriesIn, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> AgencyOut:
+    """The countries whose towns English place names are looked up in (an admin's setting)."""
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    return AgencyOut.model_validate(do_set_place_countries(db, actor, agency, body.place_countries))
 
 
 @router.get("/agencies/{agency_id}/departments", response_model=list[DepartmentOut])

