@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from tests.triage.conftest import LUSHAN_PLEA
 from wenzheng.triage import TriageModels
 from wenzheng.triage.extract import find_people, find_phones, find_places, parse_number
@@ -36,6 +38,21 @@ def test_namesake_counties_get_no_coordinates_without_context(models: TriageMode
 def test_english_places() -> None:
     places = find_places("We are trapped in Delmas 33 near Port-au-Prince", None, "en")  # type: ignore[arg-type]
     assert [p.text for p in places] == ["Delmas 33", "Port-au-Prince"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("we live in Port au Prince now", "Port au Prince"),
+        ("need food at Croix des Bouquets and Noailles", "Croix des Bouquets"),
+        ("a school in Anse a Galets on the island", "Anse a Galets"),
+        ("camp at Village de la Paix", "Village de la Paix"),
+        ("And in St. Marc, no water", "St. Marc"),
+        ("floods in Lagos la semaine dernière", "Lagos"),  # a particle only between capitalized words
+    ],
+)
+def test_english_place_phrases_keep_french_particles_between_words(text: str, phrase: str) -> None:
+    assert [p.text for p in find_places(text, None, "en")] == [phrase]  # type: ignore[arg-type]
 
 
 def test_phones() -> None:

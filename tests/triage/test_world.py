@@ -33,6 +33,9 @@ def test_a_phrase_resolves_to_the_town_it_begins_or_contains() -> None:
     assert haiti.resolve("Petion Ville") == haiti.resolve("Pétion-Ville") == haiti.resolve("Pétionville") is not None
     assert haiti.resolve("St-Marc") == haiti.resolve("St Marc") == haiti.resolve("Saint-Marc") is not None
     assert haiti.resolve("P-a-P") == haiti.resolve("PAP")
+    assert haiti.resolve("St. Marc") == haiti.resolve("Saint-Marc")
+    croix = haiti.resolve("Croix des Bouquets")
+    assert croix is not None and croix.name == "Croix-des-Bouquets"
     assert haiti.resolve("Rue Nowhere Special") is None
 
 
