@@ -36,6 +36,7 @@ SAMPLE_BODIES = {
     "AccountIn": {"slug": "sample-account", "name": "样例公众号"},
     "AccountPatch": {"name": "样例新名"},
     "VerificationIn": {"verified": True},
+    "PlaceCountriesIn": {"place_countries": ["HT"]},
 }
 
 

@@ -17,6 +17,10 @@ SENTENCES = [
     "no food no water, hungry children, urgently need medicine",
     "my brother is missing, we have not heard from him; looking for him near the hospital",
     "a broken leg and a broken bones fracture; amputated; burning house on fire",
+    # Haitian Creole, as the Haiti SMS were sent
+    "nou anba dekonb lekol la nan delma 33, manman m blese, tanpri voye sekou",
+    "nou grangou, pa gen manje pa gen dlo, timoun yo malad",
+    "m pa jwenn pitit mwen depi jedi, pa gen nouvel li",
 ]
 
 

@@ -106,6 +106,21 @@ def test_english_rescue_plea_is_p0_with_the_model_cue() -> None:
     assert any(cue.startswith("model:life_safety=") for cue in result.cues)
 
 
+def test_a_creole_plea_gets_its_cues_and_a_plea_intent() -> None:
+    trapped, hungry, missing = triage_batch(
+        [
+            {"id": "1", "text": "Nou anba dekonb lekol la nan Delma 33, manman m blese, tanpri voye sekou"},
+            {"id": "2", "text": "Nou grangou, pa gen manje pa gen dlo, timoun yo malad"},
+            {"id": "3", "text": "M pa jwenn pitit mwen depi jedi, pa gen nouvel li"},
+        ]
+    )
+    assert trapped.lang == "other" and trapped.intent == "rescue"
+    assert {"danger:anba dekonb", "danger:blese", "plea:sekou"} <= set(trapped.cues)
+    assert trapped.urgency in ("P0", "P1")
+    assert hungry.intent == "help" and set(hungry.people.vulnerable) == {"children", "sick"}
+    assert missing.intent == "missing_person"
+
+
 def test_scores_order_the_queue() -> None:
     plea, question, prayer = triage_batch(
         [{"id": "a", "text": LUSHAN_PLEA}, {"id": "b", "text": "请问怎么捐款？"}, {"id": "c", "text": "为雅安祈福"}]

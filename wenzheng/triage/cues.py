@@ -1,6 +1,9 @@
 """The lexicon: words and phrases that signal danger, needs, intents. Each hit becomes a cue shown to the operator.
 
-Chinese phrasing comes from real pleas (Lushan 2013, Henan 2021); English from the Haiti 2010 SMS and tweets.
+Chinese phrasing comes from real pleas (Lushan 2013, Henan 2021); English from the Haiti 2010 SMS and tweets. The
+English patterns also carry the commonest Haitian Creole words of those SMS as they were sent (anba dekonb, sekou,
+grangou…, written without accents as SMS are): text that is neither Chinese nor English gets the English
+patterns, and a Creole plea should not go unexplained.
 """
 
 from __future__ import annotations
@@ -19,35 +22,51 @@ _LEXICON: dict[str, tuple[str, str]] = {
         r"泥石流|山体滑坡|滑坡|出不去|无法撤离|等待救援|难产|大出血|急救",
         r"\btrapped\b|\bstuck\b|\bburied\b|\brubble\b|\bcollapsed?\b|\binjur\w*|\bwounded\b|\bbleeding\b|"
         r"\bbroken (?:leg|arm|bone)s?\b|\bunconscious\b|\bdrown\w*|\bon fire\b|\bburning\b|\bexplosion\b|"
-        r"\bheart attack\b|can'?t breathe|\bdying\b|\bcritical\b|\bemergency\b|\bgunshot\b|\bamputat\w*|\bfracture\w*",
+        r"\bheart attack\b|can'?t breathe|\bdying\b|\bcritical\b|\bemergency\b|\bgunshot\b|\bamputat\w*|\bfracture\w*|"
+        # Creole: under the rubble / the house, the house fell, trapped, injured, bleeding, dying, caught fire
+        r"\banba (?:dekonb|debri|beton|kay|tol|mi)\w*|\bkay la (?:kraze|tonbe)\w*|\bkwense\w*|\bblese\w*|"
+        r"\bsenyen\w*|\bap mouri\b|\bpran dife\b|\bpa ka respire\b",
     ),
     "plea": (
         r"救命|求救|救救|快来救|求援|求助|sos|🆘|帮帮|急急急|十万火急|请求支援|请求援救|请求救援|需要救援|急需救援|求救援|"
         r"需要支援|急需支援|请求援助|望救援|盼救援|希望.{0,8}救援|请.{0,6}救援|请求.{0,6}(?:救助|支援|帮助)|请关注|麻烦关注|"
         r"求关注|恳请|恳求|请有关部门|希望有关部门|呼吁政府",
         r"\bhelp us\b|\bplease help\b|\bsave us\b|\brescue (?:us|me|them)\b|\bsos\b|\bsend help\b|\burgent\w*|"
-        r"\bhelp me\b|\bneed help\b",
+        r"\bhelp me\b|\bneed help\b|"
+        # Creole: help (us), save us, please come/help
+        r"\bsekou\w*|\bede (?:nou|m|mwen)\b|\bedem\b|\bedenou\b|\bsove (?:nou|m|mwen)\b|"
+        r"\btanpri (?:ede|sekou|vin|pote|voye)\w*|\bsouple (?:ede|sekou|vin|pote|voye)\w*|"
+        r"\bsilvouple (?:ede|sekou|vin|pote|voye)\w*",
     ),
     "missing": (
         r"失联|联系不上|没有联系上|没联系上|未联系上|失去联系|联系不到|不见踪影|下落不明|失踪|走失|寻人|寻找|找不到|没有消息|没消息|打不通",
         r"\bmissing\b|\blooking for\b|\bsearch(?:ing)? for\b|\blost (?:my|our|his|her)\b|\bwhereabouts\b|"
-        r"\bhave(?:n't| not) heard\b|\bno news\b|\bcan'?t find\b|\bcan'?t reach\b",
+        r"\bhave(?:n't| not) heard\b|\bno news\b|\bcan'?t find\b|\bcan'?t reach\b|"
+        # Creole: disappeared, cannot find, no news of, don't know where
+        r"\bdispar\w*|\bpa (?:ka )?jwenn (?:pitit|timoun|manman|papa|fr|se|mari|madanm|fanmi)\w*|"
+        r"\bpa gen nouv\w*|\bpa konn kote\b",
     ),
     "medical": (
         r"医生|医院|药品|缺药|药物|急救|救护车|发烧|高烧|透析|胰岛素|氧气|生病|病危|手术|输液|感染",
         r"\bdoctors?\b|\bhospital\w*|\bmedic\w*|\bsurgery\b|\bambulance\b|\bsick\b|\bill\b|\bfever\b|\bdiarrh\w*|"
-        r"\bcholera\b|\bwounds?\b|\bpain\b|\btreatment\b|\bclinic\b|\bnurses?\b|\bdialysis\b|\binsulin\b|\bblood\b",
+        r"\bcholera\b|\bwounds?\b|\bpain\b|\btreatment\b|\bclinic\b|\bnurses?\b|\bdialysis\b|\binsulin\b|\bblood\b|"
+        # Creole: sick, hospital, doctor, medicine, fever, diarrhoea
+        r"\bmalad\w*|\blopital\w*|\bdokt\w*|\bmedikam\w*|\blafy\w*|\bdyare\b|\bkolera\b",
     ),
     "needs": (
         r"缺水|没水|断水|饮用水|缺粮|断粮|没吃的|没有吃的|食物|物资|急需|告急|帐篷|住处|转移|安置|断电|没电|停电|饿|"
         r"充电宝|奶粉|尿不湿|被褥|被子|衣服|缺少|匮乏|短缺|无水|停水",
         r"\bwater\b|\bfood\b|\bhungry\b|\bstarv\w*|\bshelter\b|\btents?\b|\bblankets?\b|\bclothes\b|\bneeds?\b|"
-        r"\bnothing to eat\b|\brice\b|\bmilk\b",
+        r"\bnothing to eat\b|\brice\b|\bmilk\b|"
+        # Creole: water, food, hungry, shelter, tarpaulin
+        r"\bdlo\b|\bmanje\b|\bgrangou\b|\babri\b|\bprela\b",
     ),
     "urgent_need": (
         r"急需|告急|缺水|没水|断水|缺粮|断粮|没吃的|没有吃的|缺药|缺少|匮乏|短缺|没有食物|无水|无食物|停水停电|断水断电|没水没电|"
         r"没吃上|吃不上|缺.{0,3}(?:饮用水|食物|粮食|药|帐篷|被子|衣物)|(?:需要|急需|需|等待|等着|无法|没法)(?:转移|撤离)",
-        r"\bnothing to eat\b|\bno (?:food|water)\b|\bhungry\b|\bstarv\w*|\burgently need\b|\bneed (?:food|water)\b",
+        r"\bnothing to eat\b|\bno (?:food|water)\b|\bhungry\b|\bstarv\w*|\burgently need\b|\bneed (?:food|water)\b|"
+        # Creole: hungry, starving, no food / no water
+        r"\bgrangou\b|\bmouri grangou\b|\bpa (?:gen|genyen|jwenn) (?:manje|dlo)\b",
     ),
     "offer": (
         r"可以提供|免费提供|提供.{0,6}(?:帮助|住宿|车辆|物资|食物|餐|饮用水)|无偿|有需要的|需要的(?:朋友|人)?(?:请)?(?:随时)?联系|"
@@ -90,7 +109,7 @@ _LEXICON: dict[str, tuple[str, str]] = {
     ),
     "sos": (
         r"救命|求救|救救|快来救|sos|🆘",
-        r"\bsos\b|\bhelp us\b|\bsave us\b|\bsend help\b|\bhelp me\b",
+        r"\bsos\b|\bhelp us\b|\bsave us\b|\bsend help\b|\bhelp me\b|\bsekou\w*|\bede nou\b|\bsove nou\b",
     ),
     # A letter to officials (尊敬的书记, 反映, 投诉) is casework: a hazard it describes is not an emergency call.
     "casework": (
@@ -99,7 +118,7 @@ _LEXICON: dict[str, tuple[str, str]] = {
     ),
     "self": (
         r"我们|我家|我妈|我爸|我女朋友|我男朋友|我老婆|我老公|家人|我的|父母|爸妈|我",
-        r"\bwe\b|\bmy\b|\bour\b|\bi\b|\bme\b|\bus\b|\bfamily\b",
+        r"\bwe\b|\bmy\b|\bour\b|\bi\b|\bme\b|\bus\b|\bfamily\b|\bnou\b|\bmwen\b|\bfanmi\w*",
     ),
 }
 

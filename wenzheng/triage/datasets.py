@@ -96,6 +96,21 @@ def disaster_messages(data: Path) -> list[Example]:
     return examples
 
 
+def disaster_originals(data: Path) -> list[Example]:
+    """The SMS of disaster-response-en as they were sent — mostly Haitian Creole, some French — with the labels of
+    their English translations; only where the original differs from the translation. Same ids and splits as
+    :func:`disaster_messages`, so a message and its original are always on the same side of the split."""
+    by_id = {e.id: e for e in disaster_messages(data)}
+    examples = []
+    with (require(data, DISASTER) / "messages_train_validation.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            english = by_id.pop(row["id"], None)  # the first row of an id, as disaster_messages keeps it
+            original = row["original"].strip()
+            if english is not None and original and original != row["message"].strip():
+                examples.append(Example(row["id"], original, english.label, english.split))
+    return examples
+
+
 def crisislex_tweets(data: Path, *, every: int = 10) -> list[Example]:
     """Every ``every``-th CrisisLex T6 tweet, labelled "1" when crowd workers judged it on-topic for its crisis."""
     examples = []

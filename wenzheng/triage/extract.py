@@ -93,16 +93,20 @@ _VULNERABLE_TERMS = (
     (
         "elderly",
         ("老人", "老年", "爷爷", "奶奶", "外婆", "外公", "姥姥", "姥爷"),
-        r"\belderly\b|\bold (?:man|woman|people|lady)\b",
+        r"\belderly\b|\bold (?:man|woman|people|lady)\b|\bgranmoun\b",
     ),
     (
         "children",
         ("孩子", "小孩", "儿童", "婴儿", "宝宝", "女婴", "男婴", "幼儿"),
-        r"\bchild|\bkids?\b|\bbab(?:y|ies)\b|\binfants?\b",
+        r"\bchild|\bkids?\b|\bbab(?:y|ies)\b|\binfants?\b|\btimoun\w*|\bbebe\b",
     ),
-    ("pregnant", ("孕妇", "怀孕", "产妇", "临产", "待产", "预产期"), r"\bpregnant\b|\bin labou?r\b"),
-    ("disabled", ("残疾", "瘫痪", "卧床", "行动不便", "轮椅"), r"\bdisabled\b|\bwheelchair\b|\bparaly"),
-    ("sick", ("病人", "患者", "透析", "胰岛素", "发烧", "高烧"), r"\bsick\b|\bpatients?\b|\bdialysis\b|\binsulin\b"),
+    ("pregnant", ("孕妇", "怀孕", "产妇", "临产", "待产", "预产期"), r"\bpregnant\b|\bin labou?r\b|\bansent\b"),
+    ("disabled", ("残疾", "瘫痪", "卧床", "行动不便", "轮椅"), r"\bdisabled\b|\bwheelchair\b|\bparaly|\bandikap\w*"),
+    (
+        "sick",
+        ("病人", "患者", "透析", "胰岛素", "发烧", "高烧"),
+        r"\bsick\b|\bpatients?\b|\bdialysis\b|\binsulin\b|\bmalad\b",
+    ),
 )
 _VULNERABLE_EN = tuple((name, re.compile(pattern)) for name, _, pattern in _VULNERABLE_TERMS)
 # Which English groups have a term's first letters in a text (one pass); only those patterns are searched.
