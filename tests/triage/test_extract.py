@@ -49,6 +49,8 @@ def test_english_places() -> None:
         ("camp at Village de la Paix", "Village de la Paix"),
         ("And in St. Marc, no water", "St. Marc"),
         ("floods in Lagos la semaine dernière", "Lagos"),  # a particle only between capitalized words
+        ("nou bezwen dlo nan Delma 33, souple", "Delma 33"),  # Creole nan, lan, bò; French dans, à
+        ("les femmes à Mbar Toubab ont", "Mbar Toubab"),
     ],
 )
 def test_english_place_phrases_keep_french_particles_between_words(text: str, phrase: str) -> None:
