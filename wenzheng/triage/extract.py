@@ -25,8 +25,9 @@ _TOWNSHIP = re.compile(
     r"[^\W\d_a-zA-Z在了的是被我你他她们从到于和与及去来住困回和就都也还县市区省]{2,4}?(?:镇|乡|街道)"
 )
 _TOWNSHIP_NOT = re.compile(r"城镇|乡镇|城乡|家乡|老乡|下乡|故乡|村镇|集镇|重镇|坐镇")
-# A capitalized word or number after in/at/near… (Creole nan/lan/bò, French dans/à), then up to four more, French and Creole particles allowed only
-# between them (Port au Prince, Croix des Bouquets, Anse à Galets, Village de la Paix; "in Lagos la" is Lagos).
+# A capitalized word or number after in/at/near… (Creole nan/lan/bò, French dans/à), then up to four more, French
+# and Creole particles allowed only between them (Port au Prince, Croix des Bouquets, Anse à Galets, Village de la
+# Paix; "in Lagos la" is Lagos).
 _EN_PLACE = re.compile(
     r"\b(?:in|at|near|from|around|to|nan|lan|bo|bò|dans|à)\s+((?:St\.|Ste\.|[A-Z][\w'\-]+|\d+)"
     r"(?:\s+(?:(?:des|de|du|la|le|les|aux|au|à|a|d')\s+){0,2}(?:St\.|Ste\.|[A-Z][\w'\-]+|\d+)){0,4})"
