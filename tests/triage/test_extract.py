@@ -8,6 +8,7 @@ from tests.triage.conftest import LUSHAN_PLEA
 from wenzheng.triage import TriageModels
 from wenzheng.triage.extract import find_people, find_phones, find_places, parse_number
 from wenzheng.triage.normalize import normalize
+from wenzheng.triage.world import load_towns
 
 
 def test_lushan_plea_gives_township_and_the_full_place_phrase(models: TriageModels) -> None:
@@ -38,6 +39,15 @@ def test_namesake_counties_get_no_coordinates_without_context(models: TriageMode
 def test_english_places() -> None:
     places = find_places("We are trapped in Delmas 33 near Port-au-Prince", None, "en")  # type: ignore[arg-type]
     assert [p.text for p in places] == ["Delmas 33", "Port-au-Prince"]
+
+
+def test_creole_towns_in_lower_case_are_found_only_with_the_agencys_countries() -> None:
+    text = "nou bezwen manje nan jakmel manje a fini, epi nan delma 33 tou"
+    haiti = load_towns(["HT"])
+    places = find_places(text, None, "other", haiti)  # type: ignore[arg-type]
+    assert [(p.text, p.admin[1]) for p in places] == [("jakmel", "Jacmel"), ("delma 33", "Delmas")]
+    assert find_places(text, None, "other") == ()  # type: ignore[arg-type]
+    assert find_places("we met in march", None, "en", load_towns(["GB"])) == ()  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ def test_a_phrase_resolves_to_the_town_it_begins_or_contains() -> None:
     leogane = haiti.resolve("Leogane")
     assert leogane is not None and haiti.resolve("Léogâne") == leogane
     assert haiti.resolve("Port au Prince") == haiti.resolve("Port-au-Prince") == haiti.resolve("PAP")
-    assert haiti.resolve("Sapotille Carrefour Terrain") == haiti.resolve("Carrefour")
+    carrefour = haiti.resolve("Carrefour")
+    assert carrefour is not None and haiti.resolve("Sapotille Carrefour") == haiti.resolve("Carrefour 52") == carrefour
+    assert haiti.resolve("Carrefour Airport") is None and haiti.resolve("Kafou Lise") is None  # crossroads
     assert haiti.resolve("Carrefour-Feuilles") is None  # a hyphenated name is one name: a district, not the town
     assert haiti.resolve("Fonds-Verrettes") is None and haiti.resolve("Verrettes") is not None
     saint_louis = haiti.resolve("Saint-Louis")

@@ -32,6 +32,7 @@ _EN_PLACE = re.compile(
     r"\b(?:in|at|near|from|around|to|nan|lan|bo|bò|dans|à)\s+((?:St\.|Ste\.|[A-Z][\w'\-]+|\d+)"
     r"(?:\s+(?:(?:des|de|du|la|le|les|aux|au|à|a|d')\s+){0,2}(?:St\.|Ste\.|[A-Z][\w'\-]+|\d+)){0,4})"
 )
+_LOWER_PLACE = re.compile(r"\b(?:nan|lan|bo|bò|dans|à|in|at)\s+([a-z][\w'\-]+(?:\s+(?:[a-z][\w'\-]+|\d+))?)")
 _EN_NOT_PLACE = frozenset(
     ["I", "The", "We", "They", "He", "She", "It", "This", "That", "God", "Jesus", "Mr", "Mrs", "Dr", "Please", "Help"]
 )
@@ -218,8 +219,10 @@ def find_places(text: str, gazetteer: Gazetteer, lang: str, towns: TownIndex | N
 
     English phrases are resolved against ``towns`` (the towns of the agency's countries) when given.
     """
-    if lang == "en" or lang == "other":
+    if lang == "en":
         return _english_places(text, towns)
+    if lang == "other":
+        return _english_places(text, towns) + _lower_case_towns(text, towns)
     matches = gazetteer.find(text)
     spans = _phrase_spans(text, matches)
     places = [_place(text, span, matches, gazetteer) for span in spans]
@@ -310,6 +313,32 @@ def _english_places(text: str, towns: TownIndex | None) -> tuple[Place, ...]:
         if phrase.split()[0] not in _EN_NOT_PLACE and not phrase.isdigit():
             found.setdefault(phrase, None)
     return tuple(_english_place(phrase, towns) for phrase in found)
+
+
+def _lower_case_towns(text: str, towns: TownIndex | None) -> tuple[Place, ...]:
+    """Towns written in lower case after a Creole or French preposition ("nan delma 33", "lopital jakmel"), as SMS
+    are typed: only a run of words that names a town of the agency's countries counts, so without countries none.
+    Not for English, where "in march" is a month."""
+    if towns is None:
+        return ()
+    found: dict[str, Place] = {}
+    for match in _LOWER_PLACE.finditer(text):
+        place = _english_place(_town_words(match.group(1), towns), towns)
+        if place.lat is not None:
+            found.setdefault(place.text, place)
+    return tuple(found.values())
+
+
+def _town_words(phrase: str, towns: TownIndex) -> str:
+    """The words of a lower-case phrase that name its town: "jakmel manje" → jakmel, "vil tigwav" → tigwav,
+    "delma 33" stays (the number is a part of the town)."""
+    words = phrase.split()
+    if len(words) == 2 and not words[1].isdigit():
+        town = towns.resolve(phrase)
+        for word in words:
+            if town is not None and towns.resolve(word) == town:
+                return word
+    return phrase
 
 
 def _english_place(phrase: str, towns: TownIndex | None) -> Place:

@@ -29,6 +29,9 @@ RIVAL_SHARE = 10
 SAME_PLACE_DEGREES = 0.3
 _MAX_WORDS = 6  # place phrases are at most five words; a longer window is never a name
 _CONNECTORS = frozenset(["de", "du", "des", "la", "le", "d", "of"])  # a name goes on after them
+# Town names that are also the word for a crossroads (Carrefour, and its Creole Kafou): followed by another name,
+# they name a crossroads, as "Kafou Lise" or "Carrefour Aéroport" do; followed by a number, a part of the town.
+_CROSSROADS = frozenset(["carrefour", "kafou"])
 _NOT_LETTERS = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`")
 _SPELT_OUT = {"st": "saint", "ste": "sainte"}
@@ -59,9 +62,9 @@ class TownIndex:
     def resolve(self, phrase: str) -> Town | None:
         """The town a place phrase names: its longest run of words that is a town's name, leftmost first.
 
-        "Delmas 33" → Delmas; "Carrefour Airport" → Carrefour. A hyphenated word is one name or none
-        (Fonds-Verrettes is not Verrettes), and a run followed by de/du/la… is not a whole name (Saint-Louis du
-        Sud is not Saint-Louis). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is not read as "Cap" (short names
+        "Delmas 33" → Delmas; "Sapotille Carrefour" → Carrefour, but not "Carrefour Airport" (a crossroads). A
+        hyphenated word is one name or none (Fonds-Verrettes is not Verrettes), and a run followed by de/du/la… is
+        not a whole name (Saint-Louis du Sud is not Saint-Louis). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is not read as "Cap" (short names
         only as the whole phrase or in capitals, as "PAP" is written). A name two towns of like size share
         resolves to nothing.
         """
@@ -69,13 +72,16 @@ class TownIndex:
         folded = [fold(word) for word in words]
         for size in range(len(words), 0, -1):
             for start in range(len(words) - size + 1):
-                if start + size < len(words) and folded[start + size] in _CONNECTORS:
+                following = folded[start + size] if start + size < len(words) else ""
+                if following in _CONNECTORS:
                     continue
                 key = " ".join(w for w in folded[start : start + size] if w)
                 if key not in self._names:
                     key = key.replace(" ", "")  # Petion Ville for Pétionville, P-a-P for PAP
                     if key not in self._names:
                         continue
+                if key in _CROSSROADS and following and not following.isdigit():
+                    continue  # Kafou Lise, Carrefour Clercine: a crossroads of that name, not the town
                 if len(key) >= SHORT_NAME or _short_name_allowed(words, start, size):
                     return self._names[key]
         return None
