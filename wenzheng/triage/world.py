@@ -64,9 +64,9 @@ class TownIndex:
 
         "Delmas 33" → Delmas; "Sapotille Carrefour" → Carrefour, but not "Carrefour Airport" (a crossroads). A
         hyphenated word is one name or none (Fonds-Verrettes is not Verrettes), and a run followed by de/du/la… is
-        not a whole name (Saint-Louis du Sud is not Saint-Louis). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is not read as "Cap" (short names
-        only as the whole phrase or in capitals, as "PAP" is written). A name two towns of like size share
-        resolves to nothing.
+        not a whole name (Saint-Louis du Sud is not Saint-Louis). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is
+        not read as "Cap" (short names only as the whole phrase or in capitals, as "PAP" is written). A name two
+        towns of like size share resolves to nothing.
         """
         words = phrase.split()[:_MAX_WORDS]
         folded = [fold(word) for word in words]
