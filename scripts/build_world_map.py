@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
-import json
-import re
 import struct
 from pathlib import Path
+
+from build_map_data import GRID, encode, write_json  # the same arc encoding and file layout as china.json
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "wenzheng" / "web" / "static" / "map" / "world.json"
 # naturalearth_lowres.shp of geopandas 0.14.4: another file would give another map, so it is refused.
 EXPECTED_SHA256 = "1f689e60b357e1e98702d5d9f774e95e77fc6b324487cadf57eb9317d533ce12"
-GRID = 1000  # 1/1000 degree, as china.json
 LEFT_OUT = {"CHN", "TWN"}  # drawn by China's own layer
 
 
@@ -83,13 +81,6 @@ def quantized(ring: list[tuple[float, float]]) -> list[tuple[int, int]]:
         if not out or out[-1] != point:
             out.append(point)
     return out
-
-
-def encode(ring: list[tuple[int, int]]) -> list[int]:
-    flat = [ring[0][0], ring[0][1]]
-    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
-        flat.extend((x2 - x1, y2 - y1))
-    return flat
 
 
 def label_point(rings: list[list[tuple[int, int]]]) -> list[float]:
@@ -146,10 +137,8 @@ def main() -> None:
     parser.add_argument("--source", type=Path, required=True, help="the naturalearth_lowres folder")
     args = parser.parse_args()
     data = build(args.source)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    text = re.sub(r"\],\[", "],\n[", text)  # one arc per line keeps the file diffable
-    OUT.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {OUT} ({len(text.encode('utf-8')):,} bytes, {len(data['units'])} countries)")  # type: ignore[arg-type]
+    size = write_json(OUT, data)
+    print(f"wrote {OUT} ({size:,} bytes, {len(data['units'])} countries)")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
