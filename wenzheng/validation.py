@@ -51,7 +51,8 @@ def clean_countries(value: str | Sequence[str], *, field: str = "place_countries
 
     items = re.split(r"[\s,，、;；]+", value) if isinstance(value, str) else list(value)
     codes = list(dict.fromkeys(item.strip().upper() for item in items if item and item.strip()))
-    unknown = [code for code in codes if code not in known_countries()]
+    known = known_countries()
+    unknown = [code for code in codes if code not in known]
     if unknown:
         raise InvalidInput(
             f"{', '.join(unknown)}: not a country code; use two-letter ISO 3166 codes such as HT (Haiti) or CN "
