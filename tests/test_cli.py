@@ -95,7 +95,7 @@ def test_demo_seeds_once_and_prints_logins(db: Session) -> None:
         .join(Message, Message.id == Assessment.message_id)
         .where(Message.text.like("Two foreign%"))
     ).scalar_one()
-    assert [(p["text"], p["admin"][1]) for p in places] == [("Ya'an", "Ya'an")]
+    assert [(p["text"], p["admin"]) for p in places] == [("Ya'an", ["四川省", "雅安市", None, None])]
     assert places[0]["lat"] == pytest.approx(30.0, abs=0.1) and places[0]["lon"] == pytest.approx(103.0, abs=0.1)
 
 

