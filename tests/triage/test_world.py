@@ -101,6 +101,8 @@ def test_in_china_a_divisions_pinyin_means_the_division() -> None:
     yaan = china.resolve("Ya'an")
     assert yaan is not None and yaan.name == "雅安市" and china.resolve("Yaan") == yaan
     assert china.resolve("Lushan") is None  # 芦山县 (Sichuan) or 庐山市 (Jiangxi): no pin rather than a wrong one
+    beichuan = china.resolve("Beichuan")
+    assert beichuan is not None and beichuan.name == "北川羌族自治县"  # the people it is named for left out
     assert load_towns(["HT"]).resolve("Baoxing") is None  # only for agencies in China
 
 

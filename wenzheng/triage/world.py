@@ -138,6 +138,12 @@ def _index_of(codes: tuple[str, ...]) -> TownIndex:
 # Stand-ins for the people of a division, which the Chinese gazetteer does not give: enough for the rule that a
 # name shared by two divisions far apart (芦山县 in Sichuan, 庐山市 in Jiangxi: both Lushan) gives no pin.
 _DIVISION_SIZE = {0: 100_000_000, 1: 5_000_000, 2: 500_000}
+# The peoples an autonomous division is named for (北川羌族自治县, 石柱土家族自治县): longer names first.
+_ETHNIC_NAMES = re.compile(
+    "(?:(?:柯尔克孜|乌孜别克|维吾尔|哈萨克|塔吉克|达斡尔|鄂温克|鄂伦春|俄罗斯|塔塔尔|土家|蒙古|锡伯|仡佬|毛南|仫佬|布依|"
+    "纳西|傈僳|拉祜|哈尼|景颇|普米|独龙|撒拉|保安|东乡|裕固|赫哲|朝鲜|门巴|珞巴|基诺|德昂|阿昌|布朗|"
+    "[藏彝羌苗侗瑶壮回满白傣黎畲水京土怒佤])族)+$"
+)
 
 
 @functools.cache
@@ -161,7 +167,11 @@ def _chinese_divisions() -> dict[str, Town | None]:
             continue
         admin = (*gazetteer.admin(division), None)
         town = Town(division.name, "CN", division.lat, division.lon, _DIVISION_SIZE[division.level], admin)
-        _add_name(names, " ".join(lazy_pinyin(short_name(division.name))), town)
+        short = short_name(division.name)
+        _add_name(names, " ".join(lazy_pinyin(short)), town)
+        plain = _ETHNIC_NAMES.sub("", short)  # 北川羌族 → 北川: English says Beichuan, not Beichuan Qiangzu
+        if plain != short and len(plain) >= 2:
+            _add_name(names, " ".join(lazy_pinyin(plain)), town)
     return names
 
 
