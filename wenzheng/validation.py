@@ -47,7 +47,7 @@ MAX_PLACE_COUNTRIES = 10
 def clean_countries(value: str | Sequence[str], *, field: str = "place_countries") -> list[str]:
     """ISO 3166 alpha-2 country codes, from a list or from text such as "HT, DO": upper case, in the order
     given, each once; empty is allowed (no country)."""
-    from wenzheng.triage import known_countries
+    from wenzheng.triage.world import known_countries, shown_codes
 
     items = re.split(r"[\s,，、;；]+", value) if isinstance(value, str) else list(value)
     codes = list(dict.fromkeys(item.strip().upper() for item in items if item and item.strip()))
@@ -55,10 +55,10 @@ def clean_countries(value: str | Sequence[str], *, field: str = "place_countries
     unknown = [code for code in codes if code not in known]
     if unknown:
         raise InvalidInput(
-            f"{', '.join(unknown)}: not a country code; use two-letter ISO 3166 codes such as HT (Haiti) or CN "
+            f"{shown_codes(unknown)}: not a country code; use two-letter ISO 3166 codes such as HT (Haiti) or CN "
             "(China).",
             code="invalid_country",
-            details={"field": field, "unknown": unknown},
+            details={"field": field, "unknown": [code[:12] for code in unknown[:5]]},
         )
     if len(codes) > MAX_PLACE_COUNTRIES:
         raise InvalidInput(

@@ -108,8 +108,7 @@ def warm_towns() -> int:
     except SQLAlchemyError:
         log.warning("towns for English place names not indexed at start: the database could not be read")
         return 0
-    known = known_countries()
-    combinations = {tuple(code for code in countries or [] if code in known) for countries in stored}
+    combinations = {tuple(_usable(countries)) for countries in stored}
     for wanted in combinations - {()}:
         load_towns(wanted)  # GeoNames' file is read once for all of them; each combination is indexed
     return len({code for wanted in combinations for code in wanted})
@@ -149,8 +148,12 @@ def _place_countries(session: Session, agency_id: int) -> list[str]:
     """The agency's countries for English place names (set through ``do_set_place_countries``, so known codes;
     a code GeoNames has since dropped is skipped rather than stopping triage)."""
     stored = session.execute(select(Agency.place_countries).where(Agency.id == agency_id)).scalar_one_or_none()
+    return _usable(stored)
+
+
+def _usable(countries: Sequence[str] | None) -> list[str]:
     known = known_countries()
-    return [code for code in stored or [] if code in known]
+    return [code for code in countries or [] if code in known]
 
 
 def store(session: Session, computed: Sequence[Computed]) -> int:

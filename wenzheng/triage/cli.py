@@ -35,7 +35,7 @@ def classify(
     """Read messages ({"id", "text"} JSON Lines on stdin, or a CSV) and print one JSON result per line."""
     from wenzheng.triage import ClusterIndex, triage_batch
 
-    _check_countries(countries)
+    _check_countries(countries)  # before reading the input: a typo is told at once, not after a batch
     rules = _read_rules(rules_file) if rules_file else []
     messages = _read_csv(input_file, text_column, id_column) if input_file else _read_jsonl(sys.stdin)
     index = ClusterIndex()
@@ -77,14 +77,12 @@ def train(
 
 
 def _check_countries(countries: list[str]) -> None:
-    from wenzheng.triage import known_countries
+    from wenzheng.triage.world import load_towns
 
-    unknown = [code for code in countries if code.strip().upper() not in known_countries()]
-    if unknown:
-        raise InvalidInput(
-            f"unknown country code {', '.join(unknown)}: give ISO 3166 alpha-2 codes such as HT or CN",
-            code="unknown_country",
-        )
+    try:
+        load_towns(countries)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="unknown_country") from None
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[dict[str, str]]:

