@@ -106,6 +106,25 @@ def test_in_china_a_divisions_pinyin_means_the_division() -> None:
     assert load_towns(["HT"]).resolve("Baoxing") is None  # only for agencies in China
 
 
+def test_place_names_are_read_as_places_are_called() -> None:
+    china = load_towns(["CN"])
+    called = {
+        "Yingjing": "荥经县",  # 荥 is xing in 荥阳, ying here
+        "Changzhi": "长治市",  # 长 is chang in place names…
+        "Zhangzi": "长子县",  # …but for this one county
+        "Duyun": "都匀市",
+        "Minhang": "闵行区",
+        "Kuerle": "库尔勒市",
+        "Lvliang": "吕梁市",
+        "Lüchun": "绿春县",
+        "Lvchun": "绿春县",
+    }
+    found = {phrase: getattr(china.resolve(phrase), "name", None) for phrase in called}
+    assert found == called
+    assert china.resolve("Xingjing") is None  # no longer the misreading
+    assert china.resolve("Luliang") is None  # 吕梁 or 陆良: ambiguous, no pin
+
+
 def test_unknown_country_codes_are_refused() -> None:
     assert known_countries()["HT"] == "Haiti"
     with pytest.raises(ValueError, match="XX"):

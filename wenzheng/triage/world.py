@@ -153,6 +153,32 @@ _ETHNIC_NAMES = re.compile(
 )
 
 
+# Readings that characters always have in place names, and names read otherwise than character by character.
+_PLACE_READINGS = {
+    "都": "du",
+    "长": "chang",
+    "朝": "chao",
+    "勒": "le",
+    "什": "shi",
+    "棱": "ling",
+    "蚌": "beng",
+    "伽": "jia",
+}
+_NAME_READINGS = {
+    "长子": "zhang zi",
+    "闵行": "min hang",
+    "洪洞": "hong tong",
+    "荥经": "ying jing",
+    "珲春": "hun chun",
+    "单县": "shan xian",
+    "涡阳": "guo yang",
+    "筠连": "jun lian",
+    "泊头": "bo tou",
+    "浚县": "xun xian",
+    "曾都": "zeng du",
+}
+
+
 @functools.cache
 def _chinese_divisions() -> dict[str, Town | None]:
     """China's provinces, cities and counties from the Chinese gazetteer, by the pinyin of their names (雅安市 →
@@ -162,8 +188,6 @@ def _chinese_divisions() -> dict[str, Town | None]:
     otherwise: its "Baoxing" is a town near Neijiang, 280 km from Baoxing County, which is what an English message
     about the Lushan earthquake means. An English name that is a division's pinyin therefore means the division.
     """
-    from pypinyin import lazy_pinyin
-
     from wenzheng.triage.gazetteer import load_gazetteer, short_name
 
     names: dict[str, Town | None] = {}
@@ -175,11 +199,29 @@ def _chinese_divisions() -> dict[str, Town | None]:
         admin = (*gazetteer.admin(division), None)
         town = Town(division.name, "CN", division.lat, division.lon, _DIVISION_SIZE[division.level], admin)
         short = short_name(division.name)
-        _add_name(names, " ".join(lazy_pinyin(short)), town)
         plain = _ETHNIC_NAMES.sub("", short)  # 北川羌族 → 北川: English says Beichuan, not Beichuan Qiangzu
-        if plain != short and len(plain) >= 2:
-            _add_name(names, " ".join(lazy_pinyin(plain)), town)
+        for name in dict.fromkeys((short, plain) if len(plain) >= 2 else (short,)):
+            reading = place_pinyin(name)
+            _add_name(names, reading, town)
+            if "ü" in reading:  # written Lüliang, Luliang or, by Chinese keyboards, Lvliang
+                _add_name(names, reading.replace("ü", "v"), town)
     return names
+
+
+def place_pinyin(name: str) -> str:
+    """The pinyin of a Chinese place name, syllables apart, with ü (吕梁 → "lü liang").
+
+    pypinyin reads a character of several readings by its commonest sense; place names keep others (成都 Chengdu,
+    长治 Changzhi, 朝阳 Chaoyang, 库尔勒 Korla's Kuerle, 阿图什 Atushi, 穆棱 Muling), and a few names their own.
+    """
+    from pypinyin import lazy_pinyin
+
+    if name in _NAME_READINGS:
+        return _NAME_READINGS[name]
+    readings = lazy_pinyin(name, v_to_u=True)
+    if len(readings) != len(name):  # not all Han characters: nothing to correct character by character
+        return " ".join(readings)
+    return " ".join(_PLACE_READINGS.get(character, reading) for character, reading in zip(name, readings, strict=True))
 
 
 def _add_name(names: dict[str, Town | None], name: str, town: Town) -> None:
