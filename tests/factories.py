@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 
@@ -9,11 +10,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wenzheng import db as wz_db
 from wenzheng.accounts.actions import do_create_account
 from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import do_create_agency, do_create_department
 from wenzheng.agencies.models import Agency, Department
+from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
+from wenzheng.jobs.worker import run_next
 from wenzheng.staff.actions import do_add_staff, do_create_api_token, do_create_user
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import ApiToken, User
@@ -111,3 +115,16 @@ def triage_jobs(db: Session) -> list[Job]:
     from wenzheng.assessments.tasks import TASK, TASK_APART
 
     return list(db.execute(select(Job).where(Job.task.in_((TASK, TASK_APART)))).scalars())
+
+
+def run_until_dead(job_id: int) -> None:
+    """Run the job at every retry until it has failed for the last time (its backoff skipped by a later clock)."""
+    factory = wz_db.session_factory()
+    later = utcnow()
+    for _ in range(50):
+        later += dt.timedelta(days=1)
+        with factory() as session:
+            if session.get_one(Job, job_id).state == "dead":
+                return
+        run_next(factory, "test-worker", now=later)
+    raise AssertionError(f"job {job_id} never went dead")

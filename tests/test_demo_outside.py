@@ -1,5 +1,5 @@
-"""The demo's stand-in WeChat reports a finished mass send to the account's server as WeChat does: a signed,
-encrypted MASSSENDJOBFINISH push."""
+"""The demo's stand-ins report back as the real services do: WeChat a finished mass send (a signed, encrypted
+MASSSENDJOBFINISH push), the SMS gateway each SMS's delivery (a signed receipt)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from defusedxml import ElementTree
 
+from wenzheng.channels.sms.gateway import signature_valid
 from wenzheng.channels.wechat import crypto
 from wenzheng.channels.wechat.simulate import Credentials
 from wenzheng.demo import DEMO_WECHAT
-from wenzheng.demo_outside import Reporter
+from wenzheng.demo_outside import UNREACHABLE_PHONES, ReceiptReporter, Reporter
 
 CREDENTIALS = Credentials(
     token=DEMO_WECHAT["token"],
@@ -29,6 +30,7 @@ class _Received:
         self.arrived = threading.Event()
         self.path = ""
         self.body = b""
+        self.signature = ""
 
 
 @pytest.fixture
@@ -39,6 +41,7 @@ def account_server() -> Iterator[tuple[str, _Received]]:
         def do_POST(self) -> None:  # the name http.server calls
             received.path = self.path
             received.body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.signature = self.headers.get("X-Wenzheng-Signature", "")
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"success")
@@ -72,3 +75,20 @@ def test_a_list_mass_send_is_reported_signed_and_encrypted(account_server: tuple
         "160",
         "0",
     ]
+
+
+@pytest.mark.parametrize(
+    ("to", "fields"),
+    [
+        ("+8613800000000", {"id": ["demo-7"], "status": ["delivered"]}),
+        (min(UNREACHABLE_PHONES), {"id": ["demo-7"], "status": ["failed"], "error_code": ["UNREACHABLE"]}),
+    ],
+)
+def test_each_demo_sms_gets_a_signed_receipt(
+    account_server: tuple[str, _Received], to: str, fields: dict[str, list[str]]
+) -> None:
+    url, received = account_server
+    ReceiptReporter(url, delay_seconds=0).report("demo-7", to)
+    assert received.arrived.wait(10)
+    assert parse_qs(received.body.decode()) == fields
+    assert signature_valid(received.body, received.signature)  # what /sms/receipts checks

@@ -170,7 +170,7 @@ def _demo_outside() -> str:
     from wenzheng.channels.wechat.simulate import Credentials
     from wenzheng.config import get_settings, reset_settings_cache
     from wenzheng.demo import DEMO_WECHAT
-    from wenzheng.demo_outside import Reporter, start, start_mail_relay
+    from wenzheng.demo_outside import ReceiptReporter, Reporter, start, start_mail_relay
 
     if os.environ.get("WENZHENG_WECHAT_API_BASE") or os.environ.get("WENZHENG_SMS_GATEWAY_URL"):
         return ""
@@ -180,7 +180,8 @@ def _demo_outside() -> str:
         aes_key=DEMO_WECHAT["aes_key"],
         original_id=DEMO_WECHAT["original_id"],
     )
-    base = start(Reporter(f"{get_settings().base_url.rstrip('/')}/wechat/yaan", credentials))
+    ours = get_settings().base_url.rstrip("/")
+    base = start(Reporter(f"{ours}/wechat/yaan", credentials), ReceiptReporter(f"{ours}/sms/receipts"))
     os.environ["WENZHENG_WECHAT_API_BASE"] = base
     os.environ["WENZHENG_SMS_GATEWAY_URL"] = f"{base}/sms/send"
     if not os.environ.get("WENZHENG_SMTP_PORT"):

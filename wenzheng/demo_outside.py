@@ -70,6 +70,45 @@ class Reporter:
 
 _reporter: Reporter | None = None
 
+# The demo's SMS citizen in 龙门乡 (demo.DEMO_MESSAGES): the quake took the village's mobile masts down, so the
+# stand-in gateway reports every SMS to that number undelivered, as a real gateway does when a phone is out of
+# reach. Staff's answer then fails, and the case page shows it (docs/cases.md, "An answer that does not arrive").
+UNREACHABLE_PHONES = frozenset({"+8613908161234"})
+
+
+@dataclass(frozen=True)
+class ReceiptReporter:
+    """Where the stand-in gateway posts delivery receipts, signed as the gateway contract says, a moment after
+    it took the SMS: delivered, or failed for a phone out of reach."""
+
+    receipts_url: str
+    delay_seconds: float = 2.0
+
+    def report(self, gateway_id: str, to: str) -> None:
+        timer = threading.Timer(self.delay_seconds, self._post, (gateway_id, to))
+        timer.daemon = True
+        timer.start()
+
+    def _post(self, gateway_id: str, to: str) -> None:
+        from urllib.parse import urlencode
+
+        from wenzheng.channels.sms.gateway import sign
+
+        failed = to in UNREACHABLE_PHONES
+        fields = {"id": gateway_id, "status": "failed" if failed else "delivered"}
+        if failed:
+            fields["error_code"] = "UNREACHABLE"
+        body = urlencode(fields).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Wenzheng-Signature": sign(body)}
+        try:
+            answer = httpx.post(self.receipts_url, content=body, headers=headers, timeout=10, trust_env=False)
+            logger.info("demo SMS gateway reported %s %s: HTTP %s", gateway_id, fields["status"], answer.status_code)
+        except httpx.HTTPError as error:
+            logger.info("demo SMS gateway could not report %s: %s", gateway_id, error)
+
+
+_receipts: ReceiptReporter | None = None
+
 
 async def _wechat(request: Request) -> JSONResponse:
     body = await request.json()
@@ -85,8 +124,12 @@ async def _wechat(request: Request) -> JSONResponse:
 
 async def _sms(request: Request) -> JSONResponse:
     body = await request.json()
-    logger.info("demo SMS gateway took a message to %s…%s", str(body.get("to", ""))[:3], str(body.get("to", ""))[-2:])
-    return JSONResponse({"id": f"demo-{next(_ids)}"})
+    to = str(body.get("to", ""))
+    logger.info("demo SMS gateway took a message to %s…%s", to[:3], to[-2:])
+    gateway_id = f"demo-{next(_ids)}"
+    if _receipts is not None:
+        _receipts.report(gateway_id, to)
+    return JSONResponse({"id": gateway_id})
 
 
 def app() -> Starlette:
@@ -120,11 +163,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(reporter: Reporter | None = None) -> str:
+def start(reporter: Reporter | None = None, receipts: ReceiptReporter | None = None) -> str:
     """Serve the stand-ins on a free loopback port in a daemon thread; their base URL. With a ``reporter``, mass
-    sends to OpenID lists are reported back to the account's server URL as WeChat does."""
-    global _reporter
-    _reporter = reporter
+    sends to OpenID lists are reported back to the account's server URL as WeChat does; with ``receipts``, each
+    SMS gets a delivery receipt as from a real gateway."""
+    global _reporter, _receipts
+    _reporter, _receipts = reporter, receipts
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app(), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="demo-outside", daemon=True).start()

@@ -73,3 +73,42 @@ def test_a_p0_is_taken_answered_through_wechat_masked_for_viewers_and_hidden_fro
     _log_in(stranger, live_server, "police-admin")
     answer_page = stranger.goto(f"{live_server}/console/cases/{case_id}")
     assert answer_page is not None and answer_page.status == 404
+
+
+def test_an_answer_wechat_refuses_later_shows_on_the_case_and_the_message(
+    db: Session,
+    live_server: str,
+    browser: Any,
+    screenshots: Path,
+    wechat: FakeWeChat,  # noqa: F811 - the fixture imported above
+) -> None:
+    seed_demo(db)
+    wechat.register_app(DEMO_WECHAT["app_id"], DEMO_WECHAT["app_secret"])
+    credentials = Credentials(
+        token=DEMO_WECHAT["token"],
+        app_id=DEMO_WECHAT["app_id"],
+        aes_key=DEMO_WECHAT["aes_key"],
+        original_id=DEMO_WECHAT["original_id"],
+    )
+    text = "灵关镇大渔村的桥被冲断了，村里二十多户出不去，有一位孕妇快生了"
+    query, body = signed_push(credentials, text_xml(text, openid="o_bridge", msg_id=5_900_001_002), encrypt=True)
+    assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200
+    case = db.scalars(select(Case).where(Case.summary.contains("大渔村"))).one()
+    wechat.fail("/cgi-bin/message/custom/send", 45015)  # the citizen unfollowed before the job ran
+
+    operator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    _log_in(operator, live_server, "yaan-operator")
+    operator.goto(f"{live_server}/console/cases/{case.id}")
+    operator.click(f"a:has-text('{case.ref}')")  # to the message, to answer it on its own channel
+    operator.fill("#reply textarea[name=text]", "已通知交通部门架设临时便桥，医疗队今晚进村。")
+    operator.click("#reply button[value=wechat]")
+    operator.wait_for_selector("[data-status=failed]")
+    reason = operator.inner_text("[data-code=wechat_outside_window]")
+    assert "超过 48 小时未来信" in reason and "请在下面改用其他方式再答复一次" in reason
+    operator.screenshot(path=str(screenshots / "console-message-undelivered.png"), full_page=True)
+
+    operator.goto(f"{live_server}/console/cases/{case.id}")
+    alert = operator.wait_for_selector("#undelivered")
+    assert "有答复未送达市民" in alert.inner_text()
+    assert "承办" in operator.inner_text("h1")  # back in progress, not answered
+    operator.screenshot(path=str(screenshots / "console-case-undelivered.png"))

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from tests.email.helpers import inbound_messages, outbound_messages
 from tests.email.mails import ACCOUNT_ADDRESS, CITIZEN, mail, send
 from tests.email.servers import Received, Sink, free_port, wait_for
-from tests.factories import SYSTEM, Tenant
+from tests.factories import SYSTEM, Tenant, run_until_dead
 from wenzheng.accounts.models import Account
 from wenzheng.attachments.store import get_store
 from wenzheng.channels.email.outbound import MailRejected, MailUnavailable, send_reply
 from wenzheng.channels.email.tasks import queue_reply
 from wenzheng.config import reset_settings_cache
 from wenzheng.errors import InvalidInput
+from wenzheng.messages.delivery import GAVE_UP
 from wenzheng.messages.models import Attachment, Message
 
 
@@ -180,3 +181,21 @@ def test_a_rating_answered_by_mail_from_a_phone_is_recorded_and_thanked(
 
     expected = THANKS.format(rating=5, ref=case.ref)
     wait_for(lambda: [r for r in sink.mails_to(CITIZEN) if expected in body(r)], what="the thanks by mail")
+
+
+def test_a_reply_the_relay_never_takes_goes_into_the_conversation_as_failed(
+    db: Session, tenant: Tenant, listener: tuple[str, int], sink: Sink, tx_db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = _citizen_mail(db, listener[1], message_id="q4@example.com")
+    wait_for(lambda: sink.mails_to(CITIZEN), what="the acknowledgement")
+    monkeypatch.setenv("WENZHENG_SMTP_PORT", str(free_port()))  # the relay is down for good
+    reset_settings_cache()
+    job = queue_reply(tx_db, tx_db.get_one(Message, question.id), "请到社区服务中心领取物资。")
+    tx_db.commit()
+    assert [m.payload["purpose"] for m in outbound_messages(db)] == ["acknowledgement"]  # retrying, nothing to show
+
+    run_until_dead(job.id)
+
+    failed = outbound_messages(db)[-1]
+    assert (failed.status, failed.error_code, failed.text) == ("failed", GAVE_UP, "请到社区服务中心领取物资。")
+    assert (failed.parent_id, failed.payload["purpose"], failed.payload["to"]) == (question.id, "reply", CITIZEN)

@@ -50,6 +50,22 @@ def fail(session: Session, job: Job) -> None:
     raise RuntimeError(job.payload.get("message", "this task always fails"))
 
 
+def _note_death(session: Session, job: Job) -> None:
+    session.execute(insert(effects).values(key=f"dead:{job.id}:{job.state}"))
+    if job.payload.get("hook_fails"):
+        raise RuntimeError("the hook fails too")
+
+
+def _note_retry(session: Session, job: Job) -> None:
+    session.execute(insert(effects).values(key=f"retried:{job.id}:{job.state}"))
+
+
+@task("test.fail_with_hooks", on_dead=_note_death, on_retry=_note_retry)
+def fail_with_hooks(session: Session, job: Job) -> None:
+    """Fail every time; its hooks record that the job died, and that someone retried it."""
+    raise RuntimeError("this task always fails")
+
+
 @task("test.chain")
 def chain(session: Session, job: Job) -> None:
     """Record ``n`` and the stack depth, then enqueue ``n - 1`` until 0 (jobs that enqueue jobs)."""

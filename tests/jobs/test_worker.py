@@ -128,6 +128,33 @@ def test_failures_back_off_exponentially_then_go_dead(factory: sessionmaker[Sess
     assert recorded_keys(engine) == []  # every attempt's effect row was rolled back with its failure
 
 
+def test_a_dead_jobs_hook_runs_once_with_the_death_and_a_retry_runs_the_other(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
+    job_id = add_job(factory, "test.fail_with_hooks", {}, max_attempts=2)
+    assert run_next(factory, "w1", now=T0)
+    assert recorded_keys(engine) == []  # not dead yet: one more attempt to go
+    assert run_next(factory, "w1", now=T0 + dt.timedelta(days=1))
+    assert load(factory, job_id).state == JobState.DEAD
+    assert recorded_keys(engine) == [f"dead:{job_id}:dead"]  # in the transaction that recorded the death
+
+    with factory() as session:
+        do_retry_job(session, ADMIN, access_job_by_id(session, ADMIN, job_id))
+    assert recorded_keys(engine) == [f"dead:{job_id}:dead", f"retried:{job_id}:queued"]
+
+
+def test_a_failing_hook_does_not_keep_the_job_alive(factory: sessionmaker[Session], engine: Engine) -> None:
+    job_id = add_job(factory, "test.fail_with_hooks", {"hook_fails": True}, max_attempts=1)
+
+    assert run_next(factory, "w1", now=T0)
+
+    job = load(factory, job_id)
+    assert (job.state, job.attempts) == (JobState.DEAD, 1)
+    assert job.last_error is not None and "this task always fails" in job.last_error
+    assert recorded_keys(engine) == []  # the hook's own write went with its failure
+    assert not run_next(factory, "w1", now=T0 + dt.timedelta(days=1))
+
+
 def test_the_last_error_is_a_summary_and_where_without_secrets(factory: sessionmaker[Session]) -> None:
     message = "cannot reach postgresql://wz:hunter2@db.internal/wz\nsecond line"
     job_id = add_job(factory, "test.fail", {"message": message})

@@ -11,6 +11,7 @@ from wenzheng.db import utcnow
 from wenzheng.errors import Conflict, NotFound
 from wenzheng.jobs.models import Job, JobState
 from wenzheng.jobs.queue import run_inline_after_commit
+from wenzheng.jobs.registry import retry_hook
 from wenzheng.staff.actor import Actor
 
 MAX_LISTED = 500
@@ -47,6 +48,9 @@ def do_retry_job(session: Session, actor: Actor, job: Job) -> Job:
     job.run_after = utcnow()
     job.finished_at = None
     job.finished_by = None  # last_error stays: it is why someone retried
+    hook = retry_hook(job.task)
+    if hook is not None:
+        hook(session, job)
     record_audit(
         session,
         actor,

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from wenzheng.jobs.models import Job
 
 TaskHandler = Callable[[Session, Job], None]
+# Run when a job of the task goes dead, in the transaction that records it, so that what the job was for
+# (a reply "queued" on screen) says it will not happen by itself; and when someone retries it, to undo that.
+DeadHook = Callable[[Session, Job], None]
 # A leased task runs outside any transaction and opens its own short ones (see ``leased_task``).
 LeasedHandler = Callable[[Callable[[], Session], Job], None]
 
@@ -23,13 +26,19 @@ MAX_TASK_NAME_LENGTH = 100  # the width of jobs.task
 
 _handlers: dict[str, TaskHandler] = {}
 _leased: dict[str, tuple[LeasedHandler, float]] = {}
+_on_dead: dict[str, DeadHook] = {}
+_on_retry: dict[str, DeadHook] = {}
 
 
-def task(name: str) -> Callable[[TaskHandler], TaskHandler]:
+def task(
+    name: str, *, on_dead: DeadHook | None = None, on_retry: DeadHook | None = None
+) -> Callable[[TaskHandler], TaskHandler]:
     """Register the decorated ``handler(session, job)`` under ``name``.
 
     The handler runs inside the job's transaction and must not commit or roll back; an exception
-    undoes its database effects and schedules a retry.
+    undoes its database effects and schedules a retry. ``on_dead(session, job)`` runs when the job has
+    failed for the last time, in the transaction that marks it dead; ``on_retry(session, job)`` when someone
+    puts a dead job back in the queue (``jobs.actions.do_retry_job``), in that action's transaction.
     """
     _check_name(name)
 
@@ -38,9 +47,22 @@ def task(name: str) -> Callable[[TaskHandler], TaskHandler]:
         if existing is not None and _qualified(existing) != _qualified(handler):
             raise ValueError(f"task {name!r} is already registered to {_qualified(existing)}")
         _handlers[name] = handler
+        for hooks, hook in ((_on_dead, on_dead), (_on_retry, on_retry)):
+            if hook is not None:
+                hooks[name] = hook
         return handler
 
     return register
+
+
+def dead_hook(name: str) -> DeadHook | None:
+    """What to do when a job of task ``name`` goes dead, if anything."""
+    return _on_dead.get(name)
+
+
+def retry_hook(name: str) -> DeadHook | None:
+    """What to do when a dead job of task ``name`` is retried, if anything."""
+    return _on_retry.get(name)
 
 
 def leased_task(name: str, *, lease_seconds: float) -> Callable[[LeasedHandler], LeasedHandler]:

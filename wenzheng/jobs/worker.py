@@ -36,7 +36,7 @@ from wenzheng.config import Settings, get_settings
 from wenzheng.db import make_engine, utcnow
 from wenzheng.errors import Conflict, WenzhengError
 from wenzheng.jobs.models import Job, JobState
-from wenzheng.jobs.registry import LeasedHandler, get_leased_task, get_task
+from wenzheng.jobs.registry import LeasedHandler, dead_hook, get_leased_task, get_task
 
 logger = logging.getLogger("wenzheng.jobs")
 
@@ -108,6 +108,8 @@ def _run_one(session_factory: SessionFactory, worker_name: str, now: dt.datetime
             if job is None:
                 return True  # another worker has it now
         _record_outcome(job, worker_name, now or utcnow(), error)
+        if job.state == JobState.DEAD.value:
+            _after_death(session, job)
         session.commit()  # the effects, and the job done (or its failure recorded), at once
     return True
 
@@ -197,6 +199,20 @@ def _refuse_commit_in_handler(session: Session) -> None:
 def _install_commit_guard() -> None:
     if not event.contains(Session, "before_commit", _refuse_commit_in_handler):
         event.listen(Session, "before_commit", _refuse_commit_in_handler)
+
+
+def _after_death(session: Session, job: Job) -> None:
+    """The task's hook for a dead job, in a SAVEPOINT: if the hook itself fails, the job is still recorded dead."""
+    hook = dead_hook(job.task)
+    if hook is None:
+        return
+    savepoint = session.begin_nested()
+    try:
+        hook(session, job)
+        savepoint.commit()
+    except Exception:
+        savepoint.rollback()
+        logger.exception("job %s (%s): its task's hook for a dead job failed", job.id, job.task)
 
 
 def _record_outcome(job: Job, worker_name: str, now: dt.datetime, error: Exception | None) -> None:

@@ -13,6 +13,7 @@ from wenzheng.cases.models import Case
 from wenzheng.channels.sms.access import sms_binding_of
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.errors import InvalidInput, WenzhengError
+from wenzheng.messages import delivery
 from wenzheng.messages.models import Direction, Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
@@ -60,8 +61,9 @@ def do_reply(
     if channel not in reply_channels(session, message):
         raise InvalidInput(f"This conversation cannot be answered on {channel}.", code="invalid_channel")
     root = message.parent_id or message.id
+    purpose = delivery.ANSWER if counts_as_answer else delivery.NOTICE
     try:
-        sent = _send(session, account, message, channel, text)
+        sent = _send(session, account, message, channel, text, purpose)
     except WenzhengError as error:
         _audit(session, actor, message, channel, failed=error.code, agency_id=agency_id)
         session.commit()
@@ -92,23 +94,25 @@ def _answering_agency(session: Session, message: Message, for_case: Case | None)
     return message.agency_id
 
 
-def _send(session: Session, account: Account, message: Message, channel: str, text: str) -> Message | None:
+def _send(
+    session: Session, account: Account, message: Message, channel: str, text: str, purpose: str
+) -> Message | None:
     if channel == "email":
         from wenzheng.channels.email.tasks import queue_reply
 
-        queue_reply(session, message, text)
+        queue_reply(session, message, text, purpose=purpose)
         return None
     if channel == "wechat":
         from wenzheng.channels.wechat.outbound import queue_custom_message
 
         openid = str(message.payload.get("FromUserName", ""))
-        return queue_custom_message(session, account, openid, "text", {"content": text}, text=text)
+        return queue_custom_message(session, account, openid, "text", {"content": text}, text=text, purpose=purpose)
     if channel == "sms":
-        return _send_sms(session, account, message, text)
-    return _post_on_status_page(session, account, message, text)
+        return _send_sms(session, account, message, text, purpose)
+    return _post_on_status_page(session, account, message, text, purpose)
 
 
-def _send_sms(session: Session, account: Account, message: Message, text: str) -> Message:
+def _send_sms(session: Session, account: Account, message: Message, text: str, purpose: str) -> Message:
     from wenzheng.channels.sms.actions import queue_sms
 
     binding = sms_binding_of(session, account)
@@ -119,10 +123,12 @@ def _send_sms(session: Session, account: Account, message: Message, text: str) -
         )
     if phone is None:
         raise CannotReply("The citizen gave no phone number.", code="no_phone")
-    return queue_sms(session, account, to=phone, sender=binding.number, text=text, parent_id=message.id)
+    return queue_sms(
+        session, account, to=phone, sender=binding.number, text=text, parent_id=message.id, purpose=purpose
+    )
 
 
-def _post_on_status_page(session: Session, account: Account, message: Message, text: str) -> Message:
+def _post_on_status_page(session: Session, account: Account, message: Message, text: str, purpose: str) -> Message:
     import uuid
 
     answer = Message(
@@ -136,6 +142,7 @@ def _post_on_status_page(session: Session, account: Account, message: Message, t
         text=text,
         status="sent",
         parent_id=message.parent_id or message.id,
+        payload={"purpose": purpose},
     )
     session.add(answer)
     session.flush()

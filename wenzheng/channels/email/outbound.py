@@ -29,6 +29,7 @@ from wenzheng.channels.status import issue_status_link, status_url
 from wenzheng.config import get_settings
 from wenzheng.db import utcnow
 from wenzheng.errors import InvalidInput, Unavailable, WenzhengError
+from wenzheng.messages import delivery
 from wenzheng.messages.models import Direction, Message
 from wenzheng.validation import clean_text
 
@@ -69,17 +70,51 @@ class Outgoing:
     auto_reply: bool = False
 
 
-def send_reply(session: Session, account: Account, to_message: Message, text: str) -> Message:
-    """Answer a citizen's mail; the recorded Message, or the typed error after recording the failure."""
+def send_reply(
+    session: Session, account: Account, to_message: Message, text: str, *, purpose: str = delivery.ANSWER
+) -> Message:
+    """Answer a citizen's mail; the recorded Message, or the typed error after recording the failure (and, for
+    an answer, telling its case: a temporary failure is undone with the job's transaction, and retried)."""
     body = check_reply_text(text)
     outgoing = reply_to(session, account, to_message, body, message_id=new_message_id())
-    record = _record(account, to_message, outgoing, purpose="reply")
+    record = _record(account, to_message, outgoing, purpose=purpose)
     try:
         send_mail(outgoing)
     except WenzhengError as error:
         _finish(session, record, error)
+        delivery.note_undelivered(session, record)
         raise
     return _finish(session, record)
+
+
+def record_unsent_reply(
+    session: Session, to_message: Message, text: str, *, code: str, purpose: str = delivery.ANSWER
+) -> Message:
+    """A reply that never left (the account lost its address, or the relay failed every try), put in the
+    conversation as failed with ``code``, so that staff see it and can answer another way; its case is told."""
+    record = Message(
+        agency_id=to_message.agency_id,
+        account_id=to_message.account_id,
+        citizen_id=to_message.citizen_id,
+        direction=Direction.OUTBOUND,
+        channel=CHANNEL,
+        channel_message_id=f"unsent:{uuid.uuid4().hex}",
+        kind="text",
+        parent_id=to_message.parent_id or to_message.id,
+        text=text,
+        payload={
+            "purpose": purpose,
+            "to": (to_message.payload or {}).get("from"),
+            "reply_to_message_id": to_message.id,
+        },
+        status="failed",
+        error_code=code[:64],
+        received_at=utcnow(),
+    )
+    session.add(record)
+    session.flush()
+    delivery.note_undelivered(session, record)
+    return record
 
 
 def send_acknowledgement(session: Session, message_id: int) -> Message | None:

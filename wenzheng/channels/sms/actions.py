@@ -19,6 +19,7 @@ from wenzheng.intake.actions import Accepted, Reply, accept
 from wenzheng.intake.inbound import FollowAction
 from wenzheng.intake.replies import decide_reply, text_reply
 from wenzheng.jobs.queue import enqueue
+from wenzheng.messages import delivery
 from wenzheng.messages.models import Direction, Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
@@ -57,8 +58,18 @@ def _news_as_text(reply: Reply) -> str:
     return "\n".join(f"{a['title']} {a['url']}" for a in reply["articles"])
 
 
-def queue_sms(session: Session, account: Account, *, to: str, sender: str, text: str, parent_id: int | None) -> Message:
-    """Record an outbound SMS (with its billed length) and queue its sending, in the caller's transaction."""
+def queue_sms(
+    session: Session,
+    account: Account,
+    *,
+    to: str,
+    sender: str,
+    text: str,
+    parent_id: int | None,
+    purpose: str = delivery.NOTICE,
+) -> Message:
+    """Record an outbound SMS (with its billed length) and queue its sending, in the caller's transaction.
+    ``purpose``: ``delivery.ANSWER`` for staff's answer, whose failure later reopens its case."""
     length = segments.measure(text)
     message = Message(
         agency_id=account.agency_id,
@@ -76,6 +87,7 @@ def queue_sms(session: Session, account: Account, *, to: str, sender: str, text:
             "encoding": length.encoding,
             "units": length.units,
             "segments": length.segments,
+            "purpose": purpose,
         },
     )
     session.add(message)
@@ -96,7 +108,9 @@ def record_receipt(session: Session, fields: dict[str, str]) -> Message | None:
     if message is None:
         return None
     message.status = "delivered" if fields.get("status", "").lower() in ("delivered", "delivrd") else "failed"
-    message.error_code = (fields.get("error_code") or None) if message.status == "failed" else None
+    message.error_code = (fields.get("error_code") or "undelivered")[:64] if message.status == "failed" else None
+    if message.status == "failed":
+        delivery.note_undelivered(session, message)
     return message
 
 

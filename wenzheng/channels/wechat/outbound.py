@@ -36,6 +36,7 @@ from wenzheng.db import utcnow
 from wenzheng.errors import InvalidInput, WenzhengError
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.jobs import queue  # the module: the queue imports every task module, ours included
+from wenzheng.messages import delivery
 from wenzheng.messages.models import Direction, Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
@@ -50,6 +51,7 @@ EVENT_WINDOW = dt.timedelta(minutes=1)
 EVENT_WINDOW_QUOTA = 3
 WINDOW_EVENTS = ("subscribe", "scan", "click")
 COUNTED_STATUSES = ("sent", "queued")
+_OUR_FIELDS = frozenset({"api", "purpose"})  # kept in a custom message's payload, not sent to WeChat
 CUSTOM_ID_PREFIX = "cs:"  # channel_message_id of customer-service messages: WeChat gives them no id
 TEMPLATE_ID_PREFIX = "tpl:"  # + WeChat's msgid, apart from the MsgIds of inbound messages
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # WeChat's days and months; no DST
@@ -132,13 +134,22 @@ def send_custom_message(
 
 
 def queue_custom_message(
-    session: Session, account: Account, openid: str, msgtype: str, body: dict[str, Any], *, text: str = ""
+    session: Session,
+    account: Account,
+    openid: str,
+    msgtype: str,
+    body: dict[str, Any],
+    *,
+    text: str = "",
+    purpose: str = delivery.NOTICE,
 ) -> Message:
     """Check the window now and leave the sending to the job ``wechat.send_custom``; commits with the caller.
 
     The Message is "queued" until the job sends it. A refusal we can foresee is recorded and raised here.
+    ``purpose``: ``delivery.ANSWER`` for staff's answer, whose failure later reopens its case.
     """
     record = _custom_record(session, account, openid, msgtype, body, text)
+    record.payload = {**record.payload, "purpose": purpose}
     try:
         check_reply_allowed(session, account, openid)
     except WenzhengError as error:
@@ -154,7 +165,8 @@ def queue_custom_message(
 def send_queued_custom_message(session: Session, record: Message) -> None:
     """The job's half of ``queue_custom_message``: check the window again (time has passed) and send.
 
-    A refusal is recorded on the message; a busy or unreachable WeChat is raised, for the job to retry.
+    A refusal is recorded on the message (and an answer's case hears of it); a busy or unreachable WeChat is
+    raised, for the job to retry.
     """
     if record.status != "queued":
         return  # sent or refused by an earlier run of the job
@@ -166,8 +178,10 @@ def send_queued_custom_message(session: Session, record: Message) -> None:
         if is_retryable(error):
             raise
         _failed(session, record, error)
+        delivery.note_undelivered(session, record)
         return
     _sent(session, record)
+    delivery.note_delivered(session, record)
 
 
 def _custom_record(
@@ -179,7 +193,7 @@ def _custom_record(
 
 
 def _post_custom(session: Session, account: Account, record: Message) -> None:
-    body = {name: value for name, value in record.payload.items() if name != "api"}
+    body = {name: value for name, value in record.payload.items() if name not in _OUR_FIELDS}
     call_with_token(session, account, lambda token: api.post_json("/cgi-bin/message/custom/send", token, body))
 
 

@@ -22,6 +22,7 @@ from wenzheng.db import utcnow
 from wenzheng.errors import PayloadTooLarge
 from wenzheng.jobs.models import Job
 from wenzheng.jobs.registry import task
+from wenzheng.messages import delivery
 from wenzheng.messages.models import Attachment, Message
 
 logger = logging.getLogger("wenzheng.channels.wechat")
@@ -65,7 +66,15 @@ def mass_send(session: Session, job: Job) -> None:
         outbound.submit_mass_send(session, record)
 
 
-@task("wechat.send_custom")
+def _give_up_custom(session: Session, job: Job) -> None:
+    delivery.give_up(session, int(job.payload["message_id"]))
+
+
+def _retry_custom(session: Session, job: Job) -> None:
+    delivery.try_again(session, int(job.payload["message_id"]))
+
+
+@task("wechat.send_custom", on_dead=_give_up_custom, on_retry=_retry_custom)
 def send_custom(session: Session, job: Job) -> None:
     """Send a customer-service message queued by ``queue_custom_message`` (payload {"message_id"})."""
     message = session.get(Message, int(job.payload["message_id"]))

@@ -38,6 +38,7 @@ from wenzheng.cases.timeline import timeline_of
 from wenzheng.db import read_scope, utcnow
 from wenzheng.errors import Conflict, Forbidden, InvalidInput
 from wenzheng.live import Broadcaster
+from wenzheng.messages import delivery
 from wenzheng.staff.access import actor_names, staff_of_agency
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import User
@@ -259,6 +260,7 @@ def case_page(
             "assignee": db.get(User, case.assignee_id) if case.assignee_id else None,
             "canned": canned_replies_of(db, case.agency_id),
             "merged_into": db.get(Case, case.merged_into_id) if case.merged_into_id else None,
+            "undelivered": delivery.unanswered_failures(db, case),
             **case_flow_context(db, actor, case),
         },
     )

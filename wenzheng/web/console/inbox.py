@@ -14,6 +14,7 @@ from wenzheng.attachments.store import get_store
 from wenzheng.audit.actions import record_audit
 from wenzheng.citizens.privacy import audit_personal_view, shown_handle
 from wenzheng.errors import InvalidInput, WenzhengError
+from wenzheng.messages import delivery
 from wenzheng.messages.access import (
     access_attachment_by_id,
     access_citizen_by_id,
@@ -28,6 +29,7 @@ from wenzheng.messages.access import (
     messages_of_citizen,
 )
 from wenzheng.messages.actions import do_reply, reply_channels
+from wenzheng.messages.models import Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 from wenzheng.web.console import see_other
@@ -109,12 +111,40 @@ def _render_message(
             "refused": refused,
             "draft": draft,
             "thread": thread,
+            "delivery_states": delivery.STATES,
+            "delivery_reasons": _delivery_reasons(thread),
             "attachments": attachments_of(db, thread),
             "senders": senders,
             "account": db.get(Account, message.account_id),
             "agency": db.get(Agency, message.agency_id),
         },
     )
+
+
+# Why an answer failed, in words, by its error code (the code itself is shown beside them).
+_REASONS = {
+    delivery.GAVE_UP: "delivery.why_gave_up",
+    "wechat_outside_window": "delivery.why_outside_window",
+    "wechat_reply_quota_exhausted": "delivery.why_quota",
+    "sms_not_configured": "delivery.why_not_configured",
+    "no_email_address": "delivery.why_not_configured",
+}
+
+
+def _delivery_reasons(thread: list[Message]) -> dict[int, str]:
+    """The i18n key that explains each failed answer of the conversation, where one does."""
+    reasons = {}
+    for entry in thread:
+        if entry.direction != "out" or entry.status != "failed":
+            continue
+        code = entry.error_code or ""
+        if code in _REASONS:
+            reasons[entry.id] = _REASONS[code]
+        elif code.startswith("smtp_"):
+            reasons[entry.id] = "delivery.why_smtp"
+        elif entry.channel == "sms":
+            reasons[entry.id] = "delivery.why_sms_receipt"  # a gateway's own code, from its receipt
+    return reasons
 
 
 @router.post("/messages/{message_id}/reply")
