@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenzheng.db import Base, UTCDateTime, utcnow
@@ -183,3 +183,14 @@ class DeploymentKey(Base):
     value_sealed: Mapped[str] = mapped_column(Text)
     public: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RateBucket(Base):
+    """A channel's token bucket shared by every worker process (bulletins.pace), on PostgreSQL."""
+
+    __tablename__ = "rate_buckets"
+    __audited__ = False  # pacing state, not a change anyone made
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float, nullable=False)
+    refilled_at: Mapped[float] = mapped_column(Float, nullable=False)  # seconds since the epoch, the workers' clock

@@ -17,7 +17,6 @@ from __future__ import annotations
 import smtplib
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,12 +25,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
+from wenzheng.bulletins.pace import LocalRateLimiter, RateLimiter, SharedRateLimiter
 from wenzheng.channels.sms.gateway import send_sms
 from wenzheng.channels.sms.segments import measure
 from wenzheng.channels.wechat import api
 from wenzheng.channels.wechat.errors import AccessTokenRejected, WeChatApiError
 from wenzheng.config import get_settings
-from wenzheng.db import utcnow
+from wenzheng.db import get_engine, session_factory, utcnow
 from wenzheng.errors import WenzhengError
 
 if TYPE_CHECKING:
@@ -91,33 +91,12 @@ class Content:
     fallbacks: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
-class RateLimiter:
-    """A token bucket shared by the threads of one process: ``take(n)`` waits until n sends are allowed."""
-
-    def __init__(self, per_second: float) -> None:
-        self.per_second = per_second
-        self.allowance = per_second
-        self.checked = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self, count: int = 1) -> None:
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                self.allowance = min(self.per_second, self.allowance + (now - self.checked) * self.per_second)
-                self.checked = now
-                if self.allowance >= min(count, self.per_second):
-                    self.allowance -= count
-                    return
-                wait = (min(count, self.per_second) - self.allowance) / self.per_second
-            time.sleep(wait)  # pacing the channel, as its provider demands
-
-
 _limiters: dict[str, RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 
 def limiter(channel: str) -> RateLimiter:
+    """The channel's pace: kept in the database on PostgreSQL, where several workers send (bulletins.pace)."""
     settings = get_settings()
     rates = {
         "wechat": settings.bulletin_wechat_calls_per_minute / 60.0,
@@ -125,10 +104,15 @@ def limiter(channel: str) -> RateLimiter:
         "email": settings.bulletin_email_per_second,
         "webpush": settings.bulletin_push_per_second,
     }
+    shared = get_engine().dialect.name == "postgresql"
     with _limiters_lock:
         found = _limiters.get(channel)
-        if found is None or found.per_second != rates[channel]:
-            found = _limiters[channel] = RateLimiter(rates[channel])
+        if found is None or found.per_second != rates[channel] or isinstance(found, SharedRateLimiter) != shared:
+            found = _limiters[channel] = (
+                SharedRateLimiter(f"bulletins.{channel}", rates[channel], session_factory)
+                if shared
+                else LocalRateLimiter(rates[channel])
+            )
         return found
 
 
