@@ -177,6 +177,25 @@ def test_one_citizen_by_sms_and_by_the_web_page(client: TestClient, db: Session)
     assert len(citizens) == 1
 
 
+def test_following_by_phone_with_a_county_and_a_county_that_is_not_one(client: TestClient, db: Session) -> None:
+    slug = _account(db)
+    assert 'name="place"' in client.get(f"/c/{slug}").text
+    json = {"Accept": "application/json"}
+    ambiguous = client.post(f"/c/{slug}/follow", data={"phone": "13900139001", "place": "朝阳"}, headers=json)
+    assert ambiguous.status_code == 422 and ambiguous.json()["error"]["code"] == "region_ambiguous"
+    assert "北京市 朝阳区" in ambiguous.json()["error"]["message"]
+    unknown = client.post(f"/c/{slug}/follow", data={"phone": "13900139001", "place": "不存在县"}, headers=json)
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "region_unknown"
+    assert db.execute(select(Follower)).scalar_one_or_none() is None  # nothing half-done
+
+    response = client.post(
+        f"/c/{slug}/follow", data={"phone": "13900139001", "place": "雅安宝兴"}, follow_redirects=True
+    )
+    assert "已关注" in response.text
+    follower = db.execute(select(Follower)).scalar_one()
+    assert (follower.handle, follower.region_code) == ("+8613900139001", "511827")
+
+
 def test_following_by_phone(client: TestClient, db: Session) -> None:
     slug = _account(db)
     response = client.post(f"/c/{slug}/follow", data={"phone": "13900139000"}, follow_redirects=True)

@@ -158,6 +158,17 @@ def test_location_then_unsubscribe(client: TestClient, db: Session) -> None:
     assert follower.state == "unfollowed" and follower.last_latitude is None
 
 
+def test_a_follower_names_their_county_by_text_and_is_told(client: TestClient, db: Session) -> None:
+    connected = connect(db, mode="plaintext")
+    push(client, connected, event_xml("subscribe", openid="o_r", create_time=int(time.time())))
+    status, reply = send_text(client, connected, "地区 雅安市芦山县", openid="o_r")
+    assert status == 200 and "已将您的所在地设为四川省 雅安市 芦山县" in reply
+    follower = db.execute(select(Follower)).scalar_one()
+    assert follower.region_code == "511826"
+    stored = db.execute(select(Message).where(Message.kind == "event", Message.event == "place")).scalar_one()
+    assert stored.ref is None and stored.text == "地区 雅安市芦山县"
+
+
 def test_every_message_type_enters_through_the_same_door(client: TestClient, db: Session) -> None:
     connected = connect(db, mode="plaintext")
     bodies = {

@@ -9,13 +9,22 @@ from wenzheng.accounts.models import Account
 from wenzheng.bulletins.audience import nearest_county
 from wenzheng.db import utcnow
 from wenzheng.followers.models import Follower, FollowerState
+from wenzheng.followers.regions import region_request
 from wenzheng.intake.inbound import FollowAction, Inbound
 
 
 def apply_follow_action(session: Session, account: Account, citizen_id: int, inbound: Inbound) -> Follower | None:
     follower = _follower(session, account.id, inbound.channel, inbound.handle or "")
-    if inbound.follow_action == FollowAction.FOLLOW:
-        return _follow(session, account, citizen_id, inbound, follower)
+    if inbound.follow_action in (FollowAction.FOLLOW, FollowAction.PLACE):
+        # Naming one's county is asking for its bulletins: it follows, as 关注 does, where not following yet.
+        if (
+            inbound.follow_action == FollowAction.FOLLOW
+            or follower is None
+            or follower.state != FollowerState.FOLLOWING
+        ):
+            follower = _follow(session, account, citizen_id, inbound, follower)
+        _name_region(follower, inbound)
+        return follower
     if follower is None:
         return None
     if inbound.follow_action == FollowAction.UNFOLLOW:
@@ -75,6 +84,13 @@ def _locate(follower: Follower, inbound: Inbound) -> None:
     if inbound.latitude is not None and inbound.longitude is not None:
         # Bulletins target regions: the county nearest to where the follower last was.
         follower.region_code = nearest_county(inbound.latitude, inbound.longitude) or follower.region_code
+
+
+def _name_region(follower: Follower, inbound: Inbound) -> None:
+    """「地区 宝兴县」 (in ``location_label``): the follower's region is the one they named, when it is one."""
+    named = region_request(inbound.location_label or "")
+    if named is not None and named.code is not None:
+        follower.region_code = named.code
 
 
 def _merged(tags: list[str], new: tuple[str, ...]) -> list[str]:

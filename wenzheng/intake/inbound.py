@@ -11,6 +11,7 @@ class FollowAction:
     FOLLOW = "follow"
     UNFOLLOW = "unfollow"
     LOCATE = "locate"  # a follower's position report, without a message to answer
+    PLACE = "place"  # a follower names their county (「地区 宝兴县」): followers.regions
 
 
 HANDLE_KIND_OF_CHANNEL = {"sms": "phone"}

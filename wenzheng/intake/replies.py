@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from wenzheng.accounts.models import Account
 from wenzheng.autoreplies.match import Rule, matching_rule, rules_of_account
 from wenzheng.cases.followup import rating_reply
+from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Reply
+from wenzheng.intake.inbound import FollowAction
 from wenzheng.messages.models import Message
 
 STATUS_QUERY = re.compile(r"^\s*(?:查询|查|status|STATUS|Status)\s*[:：]?\s*(\d{8}-\d{6,})\s*$")
@@ -49,6 +51,9 @@ def _event_reply(session: Session, account: Account, message: Message, welcome_t
     if message.event == "click":
         rule = matching_rule(rules_of_account(session, account.id), message.text)
         return rule_reply(rule, articles_allowed=8) if rule else None
+    if message.event == FollowAction.PLACE:
+        named = region_request(message.location_label or message.text or "")
+        return text_reply(region_reply(named)) if named is not None else None
     return None
 
 

@@ -15,6 +15,7 @@ from wenzheng.channels.sms import segments
 from wenzheng.channels.sms.inbound import SmsPush, account_for_number, to_inbound
 from wenzheng.channels.sms.phones import normalize_service_number
 from wenzheng.errors import Conflict
+from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Accepted, Reply, accept
 from wenzheng.intake.inbound import FollowAction
 from wenzheng.intake.replies import decide_reply, text_reply
@@ -25,7 +26,11 @@ from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 
 SEND_TASK = "sms.send"
-FOLLOWED = "您已关注「{account}」，将收到其公告。回复「退订」或 STOP 可随时取消。"
+FOLLOWED = (
+    "您已关注「{account}」，将收到其公告。回复「地区」加县区名（如「地区 宝兴县」）可收到所在地的预警；"
+    "回复「退订」或 STOP 可随时取消。"
+)
+FOLLOWED_IN = "您已关注「{account}」，将收到其公告。{region}回复「退订」或 STOP 可随时取消。"
 UNFOLLOWED = "您已退订「{account}」，不会再收到其公告。回复「关注」可重新关注。"
 
 
@@ -47,6 +52,9 @@ def accept_sms(session: Session, push: SmsPush, raw: dict[str, Any]) -> Accepted
 
 def _decide(session: Session, account: Account, message: Message) -> Reply | None:
     if message.event == FollowAction.FOLLOW:
+        named = region_request(message.location_label or "")
+        if named is not None:  # 「关注 宝兴县」
+            return text_reply(FOLLOWED_IN.format(account=account.name, region=region_reply(named)))
         return text_reply(FOLLOWED.format(account=account.name))
     if message.event == FollowAction.UNFOLLOW:
         return text_reply(UNFOLLOWED.format(account=account.name))

@@ -172,13 +172,22 @@ def accept_follow_up(session: Session, slug: str, token: str, text: str, idempot
     return accept(session, account, inbound, decide_reply=decide_reply).ref or ""
 
 
-def follow_by_phone(session: Session, slug: str, phone: str, ip: str) -> None:
-    """Follow the account from the web page: its bulletins will come by SMS to this number."""
+def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str = "") -> None:
+    """Follow the account from the web page: its bulletins will come by SMS to this number, and those for the
+    county named in ``place`` (optional: 宝兴县, 雅安宝兴) too. A place that is not one county is refused with
+    what to write instead."""
     from wenzheng.citizens.actions import find_or_create_citizen
     from wenzheng.followers.actions import apply_follow_action
+    from wenzheng.followers.regions import name_region, region_reply
     from wenzheng.intake.inbound import FollowAction
 
     number = normalize_phone(phone)
+    place = place.strip()[:30]
+    if place:
+        named = name_region(place)
+        if named.code is None:
+            code = "region_ambiguous" if named.namesakes else "region_unknown"
+            raise InvalidInput(region_reply(named, by_text=False), code=code)
     account = account_by_slug(session, slug)
     check_and_count(session, "web-ip", ip, limit=get_settings().web_max_messages_per_address_per_hour)
     citizen_id = find_or_create_citizen(session, account.agency_id, (("phone", number),))
@@ -190,5 +199,6 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str) -> None:
         handle=number,
         follow_action=FollowAction.FOLLOW,
         tags=("from:web",),
+        location_label=f"地区 {place}" if place else None,
     )
     apply_follow_action(session, account, citizen_id, follow)

@@ -14,6 +14,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from wenzheng.errors import BadRequest
+from wenzheng.followers.regions import region_request
 from wenzheng.intake.inbound import FollowAction, Inbound, MediaRef
 
 CHANNEL = "wechat"
@@ -90,6 +91,8 @@ def _message(fields: dict[str, Any], msg_type: str) -> Inbound:
     if not msg_id:
         raise BadRequest("A WeChat message must carry a MsgId.", code="malformed_push")
     kind = msg_type if msg_type in MESSAGE_KINDS else "unsupported"
+    if kind == "text" and region_request(str(fields.get("Content", ""))) is not None:
+        return _place(fields, msg_id)
     media = (MediaRef(kind, str(fields["MediaId"])),) if kind in MEDIA_KINDS and fields.get("MediaId") else ()
     return Inbound(
         channel_message_id=msg_id,
@@ -99,6 +102,20 @@ def _message(fields: dict[str, Any], msg_type: str) -> Inbound:
         latitude=_float(fields.get("Location_X")) if kind == "location" else None,
         longitude=_float(fields.get("Location_Y")) if kind == "location" else None,
         location_label=str(fields.get("Label") or "")[:500] or None,
+        **_common(fields),
+    )
+
+
+def _place(fields: dict[str, Any], msg_id: str) -> Inbound:
+    """「地区 宝兴县」: the follower names their county; stored as an event, not a message for triage."""
+    text = str(fields.get("Content", ""))
+    return Inbound(
+        channel_message_id=msg_id,
+        kind="event",
+        event=FollowAction.PLACE,
+        follow_action=FollowAction.PLACE,
+        text=text,
+        location_label=text.strip(),
         **_common(fields),
     )
 

@@ -181,14 +181,14 @@ async def citizen_follow_up(request: Request, account: str, token: str) -> Respo
 @router.post("/{account}/follow")
 async def citizen_follow(request: Request, account: str) -> Response:
     form = await request.form()
-    phone, ip = _field(form, "phone"), client_ip(request)
-    await run_in_threadpool(_follow, account, phone, ip)
+    phone, place, ip = _field(form, "phone"), _field(form, "place"), client_ip(request)
+    await run_in_threadpool(_follow, account, phone, place, ip)
     return RedirectResponse(f"/c/{account}?followed=1", status_code=303)
 
 
-def _follow(account: str, phone: str, ip: str) -> None:
+def _follow(account: str, phone: str, place: str, ip: str) -> None:
     with session_scope() as session:
-        follow_by_phone(session, account, phone, ip)
+        follow_by_phone(session, account, phone, ip, place)
 
 
 async def _write(work: Callable[[Session], T]) -> T:
