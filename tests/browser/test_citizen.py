@@ -61,3 +61,26 @@ def test_the_page_works_without_javascript(db: Session, live_server: str, browse
     ref = page.inner_text("#ref")
     assert db.execute(select(Message.requested_kind).where(Message.ref == ref)).scalar_one() == "consultation"
     context.close()
+
+
+def test_following_by_sms_with_a_county_on_a_phone(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from wenzheng.followers.models import Follower
+
+    seed_demo(db)
+    page = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server}/c/yaan")
+    page.fill("#follow-phone", "13900139002")
+    page.fill("#follow-place", "朝阳")
+    page.click("form[action$='/follow'] button")
+    assert "「朝阳」有多处" in page.inner_text("main")  # what to write instead, and nothing followed
+    page.go_back()
+    page.fill("#follow-phone", "13900139002")
+    page.fill("#follow-place", "宝兴")
+    page.screenshot(path=str(screenshots / "citizen-follow-county.png"), full_page=True)
+    page.click("form[action$='/follow'] button")
+    page.wait_for_selector("text=已关注")
+    follower = db.execute(select(Follower).where(Follower.handle == "+8613900139002")).scalar_one()
+    assert (follower.channel, follower.region_code) == ("sms", "511827")
+    page.close()

@@ -539,6 +539,21 @@ def test_a_position_sent_with_the_subscription_keeps_only_its_county(
         assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_position"
 
 
+def test_a_county_typed_with_the_subscription_wins_over_the_position(
+    db: Session, push_client: TestClient, account: Account, push_service: PushService
+) -> None:
+    base = f"/c/{account.slug}/push/subscriptions"
+    in_lushan = {"latitude": 30.152, "longitude": 102.93}
+    for place, code in (("朝阳", "region_ambiguous"), ("不存在县", "region_unknown"), (["宝兴"], "invalid_place")):
+        body = {**push_service.new_browser().to_json(), "position": in_lushan, "place": place}
+        refused = push_client.post(base, json=body, headers=JSON)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == code
+    assert rows(db, Follower) == [] and rows(db, PushSubscription) == []  # nothing half-written
+    body = {**push_service.new_browser().to_json(), "position": in_lushan, "place": "雅安宝兴"}
+    assert push_client.post(base, json=body, headers=JSON).status_code == 201
+    assert [f.region_code for f in rows(db, Follower)] == ["511827"]  # 宝兴县, as typed, not 芦山县 where it was
+
+
 def test_bad_subscription_requests_get_coded_errors(
     push_client: TestClient, account: Account, push_service: PushService
 ) -> None:

@@ -49,6 +49,7 @@ from wenzheng.db import utcnow
 from wenzheng.errors import InvalidInput, Unavailable
 from wenzheng.followers.actions import apply_follow_action
 from wenzheng.followers.models import Follower, FollowerState
+from wenzheng.followers.regions import checked_region
 from wenzheng.intake.inbound import FollowAction, Inbound
 from wenzheng.vault import seal, unseal
 
@@ -342,10 +343,14 @@ def subscribe(
     Does not commit; two racing first subscriptions meet on unique keys and the caller retries the loser.
     """
     checked = checked_subscription(subscription)
-    position = checked_position(subscription.get("position") if isinstance(subscription, Mapping) else None)
+    fields = subscription if isinstance(subscription, Mapping) else {}
+    position = checked_position(fields.get("position"))
+    named = checked_region(fields.get("place"))  # 宝兴县, typed: it wins over the position
     endpoint_hash = hash_endpoint(checked.endpoint)
     follower = _follow(session, account, endpoint_hash, browser_token)
-    if position is not None:
+    if named is not None:
+        follower.region_code = named
+    elif position is not None:
         # 本地预警: the county is kept, the position itself is not (an alert for a county reaches this browser).
         follower.region_code = nearest_county(*position) or follower.region_code
     row = _subscription_of(session, account.id, endpoint_hash)

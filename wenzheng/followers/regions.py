@@ -14,11 +14,13 @@ import functools
 import re
 from dataclasses import dataclass
 
+from wenzheng.errors import InvalidInput
 from wenzheng.triage.gazetteer import Division, Gazetteer, load_gazetteer, short_name
 
 # 「地区 宝兴县」, 「地区：宝兴」, 「REGION 宝兴」 (the place itself in Chinese: the gazetteer is Chinese).
 REGION_REQUEST = re.compile(r"^\s*(?:地区|所在地区|所在地|区域|REGION|AREA)\s*[:：]?\s*(\S.{0,29}?)\s*$", re.IGNORECASE)
 MAX_ASKED_BACK = 4
+MAX_WORDS = 30
 EXAMPLE = "宝兴县"
 _SEPARATORS = re.compile(r"[\s,，、/·]+")
 
@@ -51,6 +53,22 @@ def name_region(words: str) -> NamedRegion:
     if len(named) == 1:
         return NamedRegion(words, code=named[0].code[:6], name=_path(gazetteer, named[0]))
     return NamedRegion(words, namesakes=tuple(_path(gazetteer, d) for d in named[:MAX_ASKED_BACK]))
+
+
+def checked_region(words: object) -> str | None:
+    """The six-digit code of the county (city, province) typed in a form; None when left empty. InvalidInput,
+    saying what to write instead, when the words name no division or several."""
+    if words is None or (isinstance(words, str) and not words.strip()):
+        return None
+    if not isinstance(words, str) or len(words.strip()) > MAX_WORDS:
+        raise InvalidInput(
+            f"The county is a name of at most {MAX_WORDS} characters, such as {EXAMPLE}.", code="invalid_place"
+        )
+    named = name_region(words.strip())
+    if named.code is None:
+        code = "region_ambiguous" if named.namesakes else "region_unknown"
+        raise InvalidInput(region_reply(named, by_text=False), code=code)
+    return named.code
 
 
 def region_reply(named: NamedRegion, *, by_text: bool = True) -> str:

@@ -144,6 +144,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "citizen.follow_button": ("关注", "Follow"),
     "citizen.follow_place": ("所在县区（可选，收到当地的预警）", "Your county (optional: for its alerts)"),
     "citizen.follow_place_example": ("如：宝兴县", "e.g. 宝兴县"),
+    "citizen.push_place": ("或填写所在县区", "or name your county"),
     "citizen.followed": ("已关注，公告将通过短信发送给您。", "Followed: bulletins will come to you by SMS."),
     "citizen.bulletins": ("公告", "Bulletins"),
     "citizen.no_bulletins": ("暂无公告。", "No bulletins yet."),

@@ -178,16 +178,11 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str
     what to write instead."""
     from wenzheng.citizens.actions import find_or_create_citizen
     from wenzheng.followers.actions import apply_follow_action
-    from wenzheng.followers.regions import name_region, region_reply
+    from wenzheng.followers.regions import checked_region
     from wenzheng.intake.inbound import FollowAction
 
     number = normalize_phone(phone)
-    place = place.strip()[:30]
-    if place:
-        named = name_region(place)
-        if named.code is None:
-            code = "region_ambiguous" if named.namesakes else "region_unknown"
-            raise InvalidInput(region_reply(named, by_text=False), code=code)
+    region = checked_region(place)
     account = account_by_slug(session, slug)
     check_and_count(session, "web-ip", ip, limit=get_settings().web_max_messages_per_address_per_hour)
     citizen_id = find_or_create_citizen(session, account.agency_id, (("phone", number),))
@@ -199,6 +194,7 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str
         handle=number,
         follow_action=FollowAction.FOLLOW,
         tags=("from:web",),
-        location_label=f"地区 {place}" if place else None,
     )
-    apply_follow_action(session, account, citizen_id, follow)
+    follower = apply_follow_action(session, account, citizen_id, follow)
+    if follower is not None and region is not None:
+        follower.region_code = region

@@ -97,7 +97,9 @@
     }).then(function (subscription) {
       return localPosition().then(function (position) {
         var body = subscription.toJSON();
+        var place = document.getElementById("push-place");
         if (position) body.position = position;
+        if (place && place.value.trim()) body.place = place.value.trim();  // a county typed wins over the position
         return post("/push/subscriptions", body);
       });
     });
