@@ -82,8 +82,9 @@ def test_a_refused_reply_is_recorded_as_failed(
     with pytest.raises(MailRejected) as rejected:
         _reply(db, tenant, question, "答复")
     assert rejected.value.code == "smtp_550"
-    failed = outbound_messages(db)[-1]
+    failed, copy = outbound_messages(db)[-2:]
     assert (failed.status, failed.error_code) == ("failed", "smtp_550")
+    assert (copy.channel, copy.status, copy.text, copy.payload["purpose"]) == ("web", "sent", "答复", "copy")
 
 
 def test_an_unreachable_relay_is_a_temporary_failure(
@@ -196,6 +197,7 @@ def test_a_reply_the_relay_never_takes_goes_into_the_conversation_as_failed(
 
     run_until_dead(job.id)
 
-    failed = outbound_messages(db)[-1]
+    failed, copy = outbound_messages(db)[-2:]
     assert (failed.status, failed.error_code, failed.text) == ("failed", GAVE_UP, "请到社区服务中心领取物资。")
+    assert (copy.channel, copy.text, copy.payload["copy_of"]) == ("web", failed.text, failed.id)  # on the status page
     assert (failed.parent_id, failed.payload["purpose"], failed.payload["to"]) == (question.id, "reply", CITIZEN)

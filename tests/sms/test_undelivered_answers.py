@@ -81,6 +81,9 @@ def test_an_sms_answer_the_gateway_never_takes_reopens_its_case_until_a_retry_se
     answer = db.get_one(Message, answer.id)
     assert (answer.status, answer.error_code) == ("failed", GAVE_UP)
     assert _case(db, message).state == "in_progress"  # back on the operators' lists, its time limit running
+    copies = db.execute(select(Message).where(Message.channel == "web", Message.direction == Direction.OUTBOUND))
+    (copy,) = copies.scalars()
+    assert (copy.text, copy.status, copy.payload) == (answer.text, "sent", {"purpose": "copy", "copy_of": answer.id})
     (reopened,) = _audited(db, "worker:case:answer_undelivered")
     assert reopened.subject_id == message.case_id and reopened.data["channel"] == "sms"
     case_page = client.get(f"/console/cases/{message.case_id}").text

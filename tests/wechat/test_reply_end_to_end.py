@@ -48,8 +48,9 @@ def test_a_wechat_answer_refused_when_its_job_runs_reopens_the_case(
     assert message.case_id is not None, "triage should have opened a case"
     wechat.fail("/cgi-bin/message/custom/send", 45015)  # the window closed before the job ran (an unfollow, say)
     _answer(client, tenant, message, "救援队正在赶往。")
-    (answer,) = _outbound(db)
+    answer, copy = _outbound(db)
     assert (answer.status, answer.error_code) == ("failed", "wechat_outside_window")
+    assert (copy.channel, copy.status, copy.text) == ("web", "sent", "救援队正在赶往。")  # on the status page
     assert _case_state(db, message) == "in_progress"
     assert 'id="undelivered"' in client.get(f"/console/cases/{message.case_id}").text
 

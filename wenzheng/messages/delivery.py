@@ -9,6 +9,8 @@ operators' lists (答复 → 承办) instead of waiting out its time limit as an
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from wenzheng.staff.actor import Actor
 # payload["purpose"] of what staff wrote as an answer, as against acknowledgements and notices the system sends.
 ANSWER = "reply"
 NOTICE = "notice"
+COPY = "copy"  # an undelivered answer, posted on the citizen's status page: not an answer that reached them
 GAVE_UP = "delivery_gave_up"  # error_code of a reply whose sending job failed for the last time
 # Statuses of an answer that reached the citizen or may still: it keeps its case answered.
 UNDER_WAY = ("queued", "sending", "sent", "delivered")
@@ -52,6 +55,8 @@ def try_again(session: Session, message_id: int) -> Message | None:
 def note_undelivered(session: Session, record: Message) -> Case | None:
     """An answer failed (in the caller's transaction): its case, if that now has no answer under way and was
     answered, is in progress again, audited. The case, when it was reopened."""
+    if _is_answer(record):
+        _copy_to_status_page(session, record)
     case = _case_of(session, record)
     if case is None or case.state != CaseState.ANSWERED or _other_answer_under_way(session, case, record):
         return None
@@ -99,6 +104,40 @@ def unanswered_failures(session: Session, case: Case) -> list[Message]:
         for failed in answers
         if failed.status == "failed" and not any(a.id > failed.id and a.status in UNDER_WAY for a in answers)
     ]
+
+
+def _copy_to_status_page(session: Session, record: Message) -> None:
+    """The answer that did not arrive, on the citizen's status page (where they may look, with the link their
+    acknowledgement gave them): nothing staff wrote is lost. It does not count as an answer that reached them,
+    so the case still goes back to staff. A status-page answer needs no copy; a second failure adds none."""
+    if record.channel == "web" or record.parent_id is None:
+        return
+    posted = session.scalars(
+        select(Message).where(
+            Message.parent_id == record.parent_id,
+            Message.direction == Direction.OUTBOUND,
+            Message.channel == "web",
+            Message.text == record.text,
+        )
+    )
+    if any((p.payload or {}).get("purpose") == COPY for p in posted):
+        return
+    session.add(
+        Message(
+            agency_id=record.agency_id,
+            account_id=record.account_id,
+            citizen_id=record.citizen_id,
+            direction=Direction.OUTBOUND,
+            channel="web",
+            channel_message_id=f"web:{uuid.uuid4().hex}",
+            kind="text",
+            text=record.text,
+            status="sent",
+            parent_id=record.parent_id,
+            payload={"purpose": COPY, "copy_of": record.id},
+        )
+    )
+    session.flush()
 
 
 def _case_of(session: Session, record: Message) -> Case | None:

@@ -73,8 +73,8 @@ class Outgoing:
 def send_reply(
     session: Session, account: Account, to_message: Message, text: str, *, purpose: str = delivery.ANSWER
 ) -> Message:
-    """Answer a citizen's mail; the recorded Message, or the typed error after recording the failure (and, for
-    an answer, telling its case: a temporary failure is undone with the job's transaction, and retried)."""
+    """Answer a citizen's mail; the recorded Message, or the typed error after recording the failure (and, when
+    the relay refused it for good, telling its case)."""
     body = check_reply_text(text)
     outgoing = reply_to(session, account, to_message, body, message_id=new_message_id())
     record = _record(account, to_message, outgoing, purpose=purpose)
@@ -82,7 +82,8 @@ def send_reply(
         send_mail(outgoing)
     except WenzhengError as error:
         _finish(session, record, error)
-        delivery.note_undelivered(session, record)
+        if isinstance(error, MailRejected):  # final; a temporary failure is the job's to retry
+            delivery.note_undelivered(session, record)
         raise
     return _finish(session, record)
 
