@@ -30,6 +30,7 @@ STATES += ("closed",) * 10
 INTENTS = ("rescue", "help", "consultation", "complaint", "report", "offer", "sympathy", "other")
 PLACES = ("芦山县龙门乡", "宝兴县灵关镇", "雨城区", "芦山县太平镇", "天全县", "名山区", "荥经县", "芦山县双石镇")
 NEEDS = ("需要帐篷", "缺饮用水", "道路塌方", "老人需要转移", "请问如何捐款", "房屋开裂", "寻找家人", "物资发放")
+RARE, RARE_EVERY = "双石镇围塔村有人被埋", 20_000  # ten cases of 200,000: what a search for a rare word finds
 PASSWORD = "bench-password-1"  # a throwaway login in a throwaway database
 REQUESTS = 40
 CONSOLES = 50
@@ -115,7 +116,9 @@ def seed(messages: int, cases: int) -> tuple[int, int, str]:
                     "urgency": rng.choice(URGENCIES),
                     "score": rng.random(),
                     "intent": rng.choice(INTENTS),
-                    "summary": f"{PLACES[n % len(PLACES)]}{NEEDS[(n * 7) % len(NEEDS)]}，约{n % 40 + 1}人",
+                    "summary": RARE
+                    if n % RARE_EVERY == 7
+                    else f"{PLACES[n % len(PLACES)]}{NEEDS[(n * 7) % len(NEEDS)]}，约{n % 40 + 1}人",
                     "department_id": rng.choice(departments),
                     "assignee_id": rng.choice(operators) if state != "received" else None,
                     "message_count": 1 + n % 5,
@@ -202,6 +205,8 @@ def bench_queue(base: str, agency_id: int, username: str) -> None:
             "intent complaint": f"{queue}?intent=complaint",
             "state resolved": f"{queue}?state=resolved",
             "search 龙门乡": f"{queue}?q=龙门乡",
+            "search, a rare word": f"{queue}?q=围塔村",
+            "search, no match": f"{queue}?q=无此地名",
             "all states + P1 + search": f"{queue}?state=&urgency=P1&q=帐篷",
         }
         for label, url in variants.items():

@@ -8,20 +8,22 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, case, cast, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from wenzheng.assessments.models import Assessment
 from wenzheng.cases.limits import SOON
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import OPEN_STATES, URGENCY_ORDER
-from wenzheng.db import utcnow
+from wenzheng.db import get_engine, utcnow
 from wenzheng.errors import NotFound
 from wenzheng.messages.models import Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 
 QUEUE_PAGE = 200
+_TRIGRAM = 3  # the shortest text a trigram index can find
+RARE_MATCHES = 1000  # cases a searched word may name and still be read by id
 TEXT_COUNT_CAP = 5000  # matches of a text search counted exactly; beyond, the counts say "at least"
 MORE = "more"  # the key queue_counts sets when a count stopped at the cap
 
@@ -51,7 +53,7 @@ class QueueFilter:
 def queue_of_agency(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter | None = None) -> list[Case]:
     """The agency's cases, most urgent first, then the highest score, then the oldest (waiting longest)."""
     actor.require_role(agency_id, Role.VIEWER)
-    query = _filtered(select(Case).where(Case.agency_id == agency_id), actor, wanted or QueueFilter())
+    query = _filtered(session, select(Case).where(Case.agency_id == agency_id), actor, wanted or QueueFilter())
     # "P0" < "P1" < "P2" < "P3" as text; the order of ix_cases_queue_order, so the page is read off the index.
     query = query.order_by(Case.urgency, Case.score.desc(), Case.created_at, Case.id).limit(QUEUE_PAGE)
     return list(session.execute(query).scalars())
@@ -65,7 +67,7 @@ def queue_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFi
         return _capped_counts(session, actor, agency_id, without_urgency)
     # Grouped by state too, so that the (agency, [filter,] state, urgency) indexes cover the count.
     query = select(Case.state, Case.urgency, func.count()).where(Case.agency_id == agency_id)
-    rows = session.execute(_filtered(query, actor, without_urgency).group_by(Case.state, Case.urgency)).all()
+    rows = session.execute(_filtered(session, query, actor, without_urgency).group_by(Case.state, Case.urgency)).all()
     counts: dict[str, int] = {}
     for _state, urgency, count in rows:
         counts[urgency or "—"] = counts.get(urgency or "—", 0) + count
@@ -74,7 +76,7 @@ def queue_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFi
 
 def _capped_counts(session: Session, actor: Actor, agency_id: int, wanted: QueueFilter) -> dict[str, int]:
     """A text search reads every case's summary: count the first TEXT_COUNT_CAP matches, and say when there are more."""
-    matches = _filtered(select(Case.urgency).where(Case.agency_id == agency_id), actor, wanted)
+    matches = _filtered(session, select(Case.urgency).where(Case.agency_id == agency_id), actor, wanted)
     found = matches.limit(TEXT_COUNT_CAP + 1).subquery()
     rows = session.execute(select(found.c.urgency, func.count()).group_by(found.c.urgency)).all()
     counts = {urgency or "—": count for urgency, count in rows}
@@ -83,7 +85,7 @@ def _capped_counts(session: Session, actor: Actor, agency_id: int, wanted: Queue
     return counts
 
 
-def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[Any]:
+def _filtered(session: Session, query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[Any]:
     if wanted.state == "open":
         query = query.where(Case.state.in_([s.value for s in OPEN_STATES]))
     elif wanted.state:
@@ -97,7 +99,7 @@ def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[A
     if wanted.intent:
         query = query.where(Case.intent == wanted.intent)
     if wanted.text:
-        query = query.where(or_(Case.summary.contains(wanted.text), Case.ref == wanted.text))
+        query = query.where(_has_words(session, wanted.text))
     if wanted.channel:
         first = select(Message.id).where(Message.id == Case.first_message_id, Message.channel == wanted.channel)
         query = query.where(first.exists())
@@ -108,6 +110,31 @@ def _filtered(query: Select[Any], actor: Actor, wanted: QueueFilter) -> Select[A
     if wanted.region:
         query = query.where(_in_region(wanted.region))
     return query
+
+
+def _has_words(session: Session, words: str) -> ColumnElement[bool]:
+    """Cases whose summary contains ``words``, or whose reference they are.
+
+    A rare word is looked up in the trigram index first (migration 0015) and the cases it names are read by id:
+    the queue's order index would otherwise be walked through every case to find the few that match. A common
+    word (more than RARE_MATCHES cases) keeps the plain condition, which that walk satisfies within the first
+    page; so do words too short for a trigram (龙门).
+    """
+    if len(words) >= _TRIGRAM:
+        found = list(session.scalars(summary_contains(words).limit(RARE_MATCHES + 1)))
+        if len(found) <= RARE_MATCHES:
+            return Case.id.in_([*found, *session.scalars(select(Case.id).where(Case.ref == words))])
+    return or_(Case.summary.contains(words, autoescape=True), Case.ref == words)
+
+
+def summary_contains(words: str) -> Select[tuple[int]]:
+    """The ids of cases (of every agency) whose summary contains ``words``, through the trigram index: FTS5 on
+    SQLite, for three characters or more; on PostgreSQL LIKE itself uses pg_trgm's index."""
+    if len(words) >= _TRIGRAM and get_engine().dialect.name == "sqlite":
+        phrase = '"' + words.replace('"', '""') + '"'  # one FTS5 phrase: the words as they are, quotes doubled
+        found = select(literal_column("rowid", Integer)).select_from(table("cases_summary_fts"))
+        return found.where(literal_column("cases_summary_fts").op("MATCH")(phrase))
+    return select(Case.id).where(Case.summary.contains(words, autoescape=True))
 
 
 def _in_region(name: str) -> ColumnElement[bool]:
