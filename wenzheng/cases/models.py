@@ -40,6 +40,8 @@ class Case(Base):
     score: Mapped[float] = mapped_column(default=0.0)
     intent: Mapped[str | None] = mapped_column(String(32), nullable=True)
     cluster: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Indexed for search by trigram (migration 0015): on SQLite by triggers on this table into cases_summary_fts,
+    # which a migration that rebuilds the table must create again.
     summary: Mapped[str] = mapped_column(String(200), default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"), nullable=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
