@@ -35,15 +35,8 @@ def test_a_p0_is_taken_answered_through_wechat_masked_for_viewers_and_hidden_fro
     operator.click("nav.tabs >> text=工单")
     operator.wait_for_selector("table")
 
-    credentials = Credentials(
-        token=DEMO_WECHAT["token"],
-        app_id=DEMO_WECHAT["app_id"],
-        aes_key=DEMO_WECHAT["aes_key"],
-        original_id=DEMO_WECHAT["original_id"],
-    )
-    query, body = signed_push(credentials, text_xml(PLEA, openid="o_buried_5", msg_id=5_900_001_001), encrypt=True)
     sent_at = time.monotonic()
-    assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200
+    _citizen_writes(live_server, PLEA, openid="o_buried_5", msg_id=5_900_001_001)
     operator.wait_for_selector("tbody tr:first-child:has-text('古城村小学')", timeout=2000)
     assert time.monotonic() - sent_at < 2.0
 
@@ -84,15 +77,8 @@ def test_an_answer_wechat_refuses_later_shows_on_the_case_and_the_message(
 ) -> None:
     seed_demo(db)
     wechat.register_app(DEMO_WECHAT["app_id"], DEMO_WECHAT["app_secret"])
-    credentials = Credentials(
-        token=DEMO_WECHAT["token"],
-        app_id=DEMO_WECHAT["app_id"],
-        aes_key=DEMO_WECHAT["aes_key"],
-        original_id=DEMO_WECHAT["original_id"],
-    )
     text = "灵关镇大渔村的桥被冲断了，村里二十多户出不去，有一位孕妇快生了"
-    query, body = signed_push(credentials, text_xml(text, openid="o_bridge", msg_id=5_900_001_002), encrypt=True)
-    assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200
+    _citizen_writes(live_server, text, openid="o_bridge", msg_id=5_900_001_002)
     case = db.scalars(select(Case).where(Case.summary.contains("大渔村"))).one()
     wechat.fail("/cgi-bin/message/custom/send", 45015)  # the citizen unfollowed before the job ran
 
@@ -112,3 +98,15 @@ def test_an_answer_wechat_refuses_later_shows_on_the_case_and_the_message(
     assert "有答复未送达市民" in alert.inner_text()
     assert "承办" in operator.inner_text("h1")  # back in progress, not answered
     operator.screenshot(path=str(screenshots / "console-case-undelivered.png"))
+
+
+def _citizen_writes(live_server: str, text: str, *, openid: str, msg_id: int) -> None:
+    """A WeChat message to the demo account, signed and encrypted as WeChat sends it."""
+    credentials = Credentials(
+        token=DEMO_WECHAT["token"],
+        app_id=DEMO_WECHAT["app_id"],
+        aes_key=DEMO_WECHAT["aes_key"],
+        original_id=DEMO_WECHAT["original_id"],
+    )
+    query, body = signed_push(credentials, text_xml(text, openid=openid, msg_id=msg_id), encrypt=True)
+    assert httpx.post(f"{live_server}/wechat/yaan?{query}", content=body).status_code == 200

@@ -14,7 +14,7 @@ from wenzheng.channels.sms.access import sms_binding_of
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.errors import InvalidInput, WenzhengError
 from wenzheng.messages import delivery
-from wenzheng.messages.models import Direction, Message
+from wenzheng.messages.models import Message
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 from wenzheng.validation import clean_text
@@ -109,7 +109,7 @@ def _send(
         return queue_custom_message(session, account, openid, "text", {"content": text}, text=text, purpose=purpose)
     if channel == "sms":
         return _send_sms(session, account, message, text, purpose)
-    return _post_on_status_page(session, account, message, text, purpose)
+    return delivery.post_on_status_page(session, message, text, {"purpose": purpose})
 
 
 def _send_sms(session: Session, account: Account, message: Message, text: str, purpose: str) -> Message:
@@ -126,27 +126,6 @@ def _send_sms(session: Session, account: Account, message: Message, text: str, p
     return queue_sms(
         session, account, to=phone, sender=binding.number, text=text, parent_id=message.id, purpose=purpose
     )
-
-
-def _post_on_status_page(session: Session, account: Account, message: Message, text: str, purpose: str) -> Message:
-    import uuid
-
-    answer = Message(
-        agency_id=account.agency_id,
-        account_id=account.id,
-        citizen_id=message.citizen_id,
-        direction=Direction.OUTBOUND,
-        channel="web",
-        channel_message_id=f"web:{uuid.uuid4().hex}",
-        kind="text",
-        text=text,
-        status="sent",
-        parent_id=message.parent_id or message.id,
-        payload={"purpose": purpose},
-    )
-    session.add(answer)
-    session.flush()
-    return answer
 
 
 def _handle_kinds(session: Session, message: Message) -> set[str]:

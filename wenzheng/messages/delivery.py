@@ -122,22 +122,28 @@ def _copy_to_status_page(session: Session, record: Message) -> None:
     )
     if any((p.payload or {}).get("purpose") == COPY for p in posted):
         return
-    session.add(
-        Message(
-            agency_id=record.agency_id,
-            account_id=record.account_id,
-            citizen_id=record.citizen_id,
-            direction=Direction.OUTBOUND,
-            channel="web",
-            channel_message_id=f"web:{uuid.uuid4().hex}",
-            kind="text",
-            text=record.text,
-            status="sent",
-            parent_id=record.parent_id,
-            payload={"purpose": COPY, "copy_of": record.id},
-        )
+    post_on_status_page(session, record, record.text, {"purpose": COPY, "copy_of": record.id})
+
+
+def post_on_status_page(session: Session, about: Message, text: str, payload: dict[str, object]) -> Message:
+    """An answer on the citizen's status page, in the conversation of ``about`` (a message of it): "sent" at
+    once, since the page shows it as soon as it is written."""
+    answer = Message(
+        agency_id=about.agency_id,
+        account_id=about.account_id,
+        citizen_id=about.citizen_id,
+        direction=Direction.OUTBOUND,
+        channel="web",
+        channel_message_id=f"web:{uuid.uuid4().hex}",
+        kind="text",
+        text=text,
+        status="sent",
+        parent_id=about.parent_id or about.id,
+        payload=payload,
     )
+    session.add(answer)
     session.flush()
+    return answer
 
 
 def _case_of(session: Session, record: Message) -> Case | None:
