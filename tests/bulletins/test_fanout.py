@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 from collections.abc import Iterator
 from email.header import decode_header, make_header
 
@@ -84,6 +86,11 @@ def test_a_bulletin_reaches_every_follower_on_every_channel(
         [received] = mail_sink.mails_to(follower.handle)
         assert received.mail_from == MAIL_ADDRESS
         assert str(make_header(decode_header(received.message["Subject"]))) == "芦山县城区恢复供水"
+        # How to stop: a reply 退订 (the account's mailbox unfollows on it), as a header mail programs offer.
+        unsubscribe = "".join(str(received.message["List-Unsubscribe"]).split())  # unfolded
+        assert unsubscribe == f"<mailto:{MAIL_ADDRESS}?subject=%E9%80%80%E8%AE%A2>"
+        parsed = email.message_from_bytes(received.content, policy=email.policy.default)
+        assert "回复本邮件「退订」即可" in parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert len(wx) == 4
 
 

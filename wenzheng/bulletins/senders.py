@@ -24,6 +24,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from wenzheng.bulletins.pace import LocalRateLimiter, RateLimiter, SharedRateLimiter
 from wenzheng.channels.sms.gateway import send_sms
@@ -91,6 +92,7 @@ class Content:
     fallbacks: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
+UNFOLLOW_SUBJECT = "退订"  # what the account's mailbox takes as an unfollow (followers.keywords)
 _limiters: dict[str, RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
@@ -128,7 +130,10 @@ def sms_text(content: Content) -> str:
     return text + suffix
 
 
-def mail_message(content: Content, to: str, delivery_id: int) -> EmailMessage:
+def mail_message(content: Content, to: str, delivery_id: int, *, follower: bool = True) -> EmailMessage:
+    """A bulletin as mail. To an e-mail follower it says how to stop (a reply 退订, which the account's mailbox
+    takes as an unfollow) and carries that as List-Unsubscribe, so that mail programs show their own button; a
+    WeChat follower reached by mail as a fallback unfollows on WeChat instead."""
     mail = EmailMessage()
     mail["From"] = Address(display_name=content.account_name, addr_spec=content.mail_sender)
     mail["To"] = to
@@ -137,7 +142,11 @@ def mail_message(content: Content, to: str, delivery_id: int) -> EmailMessage:
     mail["Message-ID"] = f"<bulletin-{content.bulletin_id}-{delivery_id}@{get_settings().mail_domain}>"
     mail["Auto-Submitted"] = "auto-generated"
     mail["List-Id"] = f"<account-{content.account_id}.{get_settings().mail_domain}>"
-    mail.set_content(f"{content.body}\n\n{content.url}\n")
+    footer = ""
+    if follower:
+        mail["List-Unsubscribe"] = f"<mailto:{content.mail_sender}?subject={quote(UNFOLLOW_SUBJECT)}>"
+        footer = f"\n--\n不想再收到「{content.account_name}」的公告？回复本邮件「{UNFOLLOW_SUBJECT}」即可。\n"
+    mail.set_content(f"{content.body}\n\n{content.url}\n{footer}")
     return mail
 
 
@@ -260,7 +269,7 @@ def _send_email(content: Content, recipients: Sequence[Recipient], via: str = "e
                 limiter("email").take()
                 try:
                     smtp.send_message(
-                        mail_message(content, recipient.handle, recipient.delivery_id),
+                        mail_message(content, recipient.handle, recipient.delivery_id, follower=via == "email"),
                         from_addr=content.mail_sender,
                         to_addrs=[recipient.handle],
                     )

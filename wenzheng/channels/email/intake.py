@@ -26,8 +26,10 @@ from wenzheng.channels.email.tasks import ACKNOWLEDGE_TASK
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.db import utcnow
 from wenzheng.errors import PayloadTooLarge
+from wenzheng.followers.keywords import follow_words
+from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Accepted, Reply, accept
-from wenzheng.intake.inbound import Inbound
+from wenzheng.intake.inbound import FollowAction, Inbound
 from wenzheng.intake.replies import STATUS_QUERY, decide_reply, text_reply
 from wenzheng.jobs import queue  # the module: the queue imports every task module, ours included
 from wenzheng.messages.models import Attachment, Message
@@ -35,6 +37,11 @@ from wenzheng.messages.models import Attachment, Message
 logger = logging.getLogger("wenzheng.channels.email")
 
 FOLLOW_UP_REPLY = "已收到您的补充，已并入受理编号 {ref} 一并办理。"
+FOLLOWED = (
+    "您已关注「{account}」，将通过邮件收到其公告。{region}回复「地区」加县区名（如「地区 宝兴县」）可收到所在地的预警；"
+    "回复「退订」可随时取消。"
+)
+UNFOLLOWED = "您已退订「{account}」，不会再通过邮件收到其公告。回复「关注」可重新关注。"
 
 
 def deliver(raw: bytes, recipients: list[str], *, envelope_sender: str | None = None) -> list[Accepted]:
@@ -71,10 +78,14 @@ def accept_mail(session: Session, account: Account, parsed: ParsedMail, *, recip
 
 
 def to_inbound(parsed: ParsedMail, *, recipient: str, parent: Message | None = None) -> Inbound:
+    action, place = _follow_words(parsed)
     return Inbound(
         channel=CHANNEL,
         channel_message_id=parsed.message_id,
-        kind="text",
+        kind="event" if action else "text",
+        event=action,
+        follow_action=action,
+        location_label=place,
         handle=parsed.sender or None,
         text=parsed.text or parsed.subject,
         sent_at=parsed.sent_at,
@@ -89,6 +100,19 @@ def to_inbound(parsed: ParsedMail, *, recipient: str, parent: Message | None = N
             "attachments": [{"filename": a.filename, "content_type": a.content_type} for a in parsed.attachments],
         },
     )
+
+
+def _follow_words(parsed: ParsedMail) -> tuple[str | None, str | None]:
+    """关注 / 退订 / 「地区 宝兴县」 as the whole body, or as the subject of a mail with no body of its own (what a
+    mail program's unsubscribe button sends: the List-Unsubscribe address, subject 退订). An automatic mail
+    (an out-of-office answer) never follows or unfollows anyone."""
+    if parsed.automatic or not parsed.sender:
+        return None, None
+    body = (parsed.text or "").strip()
+    action, place = follow_words(body) if body else (None, None)
+    if action is None and (not body or body == parsed.subject.strip()):
+        action, place = follow_words(parsed.subject)
+    return action, place
 
 
 def conversation_of(session: Session, account: Account, parsed: ParsedMail) -> Message | None:
@@ -141,7 +165,12 @@ def _citizen_of_sender(session: Session, account: Account, sender: str) -> int |
 
 
 def _decide_reply(session: Session, account: Account, message: Message, *, parent: Message | None) -> Reply | None:
-    if parent is None or STATUS_QUERY.match(message.text):
+    if message.event == FollowAction.FOLLOW:
+        named = region_request(message.location_label or "")
+        return text_reply(FOLLOWED.format(account=account.name, region=region_reply(named) if named else ""))
+    if message.event == FollowAction.UNFOLLOW:
+        return text_reply(UNFOLLOWED.format(account=account.name))
+    if parent is None or message.event == FollowAction.PLACE or STATUS_QUERY.match(message.text):
         return decide_reply(session, account, message)
     rated = rating_reply(session, message)  # 回访: 「5」 answered to our request for a rating
     if rated is not None:

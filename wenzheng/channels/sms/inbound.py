@@ -14,12 +14,10 @@ from wenzheng.accounts.models import Account
 from wenzheng.channels.models import SmsBinding
 from wenzheng.channels.sms.phones import normalize_phone, normalize_service_number
 from wenzheng.errors import BadRequest, Forbidden, InvalidInput, NotFound
-from wenzheng.followers.regions import region_request
-from wenzheng.intake.inbound import FollowAction, Inbound
+from wenzheng.followers.keywords import follow_words
+from wenzheng.intake.inbound import Inbound
 
 CHANNEL = "sms"
-FOLLOW_WORDS = frozenset({"关注", "订阅", "FOLLOW", "SUBSCRIBE", "START"})
-UNFOLLOW_WORDS = frozenset({"退订", "取消关注", "TD", "STOP", "UNSUBSCRIBE"})
 MAX_TEXT = 2000
 
 
@@ -80,7 +78,7 @@ def account_for_number(session: Session, number: str) -> Account:
 
 
 def to_inbound(push: SmsPush, raw: dict[str, Any]) -> Inbound:
-    action, place = _follow_words(push.body)
+    action, place = follow_words(push.body)
     return Inbound(
         channel=CHANNEL,
         channel_message_id=push.gateway_id,
@@ -92,22 +90,6 @@ def to_inbound(push: SmsPush, raw: dict[str, Any]) -> Inbound:
         location_label=place,
         payload=raw,
     )
-
-
-def _follow_words(body: str) -> tuple[str | None, str | None]:
-    """关注 / 退订 alone; 「地区 宝兴县」 (a follower's county); 「关注 宝兴县」 (both at once). A place that is not
-    wholly a division's name (「关注 宝兴县的灾情」) leaves the SMS a message like any other."""
-    word = body.strip().upper()
-    if word in FOLLOW_WORDS:
-        return FollowAction.FOLLOW, None
-    if word in UNFOLLOW_WORDS:
-        return FollowAction.UNFOLLOW, None
-    if region_request(body) is not None:
-        return FollowAction.PLACE, body.strip()
-    first, _, rest = body.strip().partition(" ")
-    if first.upper() in FOLLOW_WORDS and region_request(f"地区 {rest}") is not None:
-        return FollowAction.FOLLOW, f"地区 {rest.strip()}"
-    return None, None
 
 
 def require_signature(valid: bool) -> None:
