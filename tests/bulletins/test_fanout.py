@@ -41,6 +41,7 @@ from wenzheng.bulletins.models import (
 from wenzheng.channels.wechat.models import MassSend
 from wenzheng.db import utcnow
 from wenzheng.errors import Conflict, Forbidden, InvalidInput, NotFound
+from wenzheng.followers.links import unsubscribe_url
 from wenzheng.staff.auth import actor_for_user
 from wenzheng.staff.models import User
 
@@ -87,10 +88,13 @@ def test_a_bulletin_reaches_every_follower_on_every_channel(
         assert received.mail_from == MAIL_ADDRESS
         assert str(make_header(decode_header(received.message["Subject"]))) == "芦山县城区恢复供水"
         # How to stop: a reply 退订 (the account's mailbox unfollows on it), as a header mail programs offer.
+        link = unsubscribe_url(tenant.account.slug, follower.id)
         unsubscribe = "".join(str(received.message["List-Unsubscribe"]).split())  # unfolded
-        assert unsubscribe == f"<mailto:{MAIL_ADDRESS}?subject=%E9%80%80%E8%AE%A2>"
+        assert unsubscribe == f"<{link}>,<mailto:{MAIL_ADDRESS}?subject=%E9%80%80%E8%AE%A2>"
+        assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         parsed = email.message_from_bytes(received.content, policy=email.policy.default)
-        assert "回复本邮件「退订」即可" in parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        text = parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        assert "回复本邮件「退订」" in text and link in text
     assert len(wx) == 4
 
 

@@ -242,6 +242,7 @@ def _content_stub(bulletin: Bulletin, account: Account) -> Content:
         title=bulletin.title,
         body=bulletin.body or bulletin.cap_instruction,
         url=bulletin_url(account.slug, bulletin.id),
+        account_slug=account.slug,
     )
 
 

@@ -34,6 +34,7 @@ from wenzheng.channels.wechat.errors import AccessTokenRejected, WeChatApiError
 from wenzheng.config import get_settings
 from wenzheng.db import get_engine, session_factory, utcnow
 from wenzheng.errors import WenzhengError
+from wenzheng.followers.links import unsubscribe_url
 
 if TYPE_CHECKING:
     from wenzheng.bulletins.webpush import PushTarget, Vapid
@@ -76,6 +77,7 @@ class Content:
     title: str
     body: str
     url: str  # the bulletin on the citizen page
+    account_slug: str = ""
     sms_sender: str = ""
     mail_sender: str = ""
     wechat_mode: str = ""
@@ -130,10 +132,11 @@ def sms_text(content: Content) -> str:
     return text + suffix
 
 
-def mail_message(content: Content, to: str, delivery_id: int, *, follower: bool = True) -> EmailMessage:
-    """A bulletin as mail. To an e-mail follower it says how to stop (a reply 退订, which the account's mailbox
-    takes as an unfollow) and carries that as List-Unsubscribe, so that mail programs show their own button; a
-    WeChat follower reached by mail as a fallback unfollows on WeChat instead."""
+def mail_message(content: Content, to: str, delivery_id: int, *, follower_id: int | None = None) -> EmailMessage:
+    """A bulletin as mail. To an e-mail follower (``follower_id``) it says how to stop — a link, or a reply 退订,
+    which the account's mailbox takes as an unfollow — and carries both as List-Unsubscribe with RFC 8058's
+    one-click, so that mail programs show their own button; a WeChat follower reached by mail as a fallback
+    unfollows on WeChat instead."""
     mail = EmailMessage()
     mail["From"] = Address(display_name=content.account_name, addr_spec=content.mail_sender)
     mail["To"] = to
@@ -143,9 +146,11 @@ def mail_message(content: Content, to: str, delivery_id: int, *, follower: bool 
     mail["Auto-Submitted"] = "auto-generated"
     mail["List-Id"] = f"<account-{content.account_id}.{get_settings().mail_domain}>"
     footer = ""
-    if follower:
-        mail["List-Unsubscribe"] = f"<mailto:{content.mail_sender}?subject={quote(UNFOLLOW_SUBJECT)}>"
-        footer = f"\n--\n不想再收到「{content.account_name}」的公告？回复本邮件「{UNFOLLOW_SUBJECT}」即可。\n"
+    if follower_id is not None:
+        link = unsubscribe_url(content.account_slug, follower_id)
+        mail["List-Unsubscribe"] = f"<{link}>, <mailto:{content.mail_sender}?subject={quote(UNFOLLOW_SUBJECT)}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        footer = f"\n--\n不想再收到「{content.account_name}」的公告？回复本邮件「{UNFOLLOW_SUBJECT}」，或打开：{link}\n"
     mail.set_content(f"{content.body}\n\n{content.url}\n{footer}")
     return mail
 
@@ -269,7 +274,12 @@ def _send_email(content: Content, recipients: Sequence[Recipient], via: str = "e
                 limiter("email").take()
                 try:
                     smtp.send_message(
-                        mail_message(content, recipient.handle, recipient.delivery_id, follower=via == "email"),
+                        mail_message(
+                            content,
+                            recipient.handle,
+                            recipient.delivery_id,
+                            follower_id=recipient.follower_id if via == "email" else None,
+                        ),
                         from_addr=content.mail_sender,
                         to_addrs=[recipient.handle],
                     )

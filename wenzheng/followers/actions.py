@@ -28,7 +28,7 @@ def apply_follow_action(session: Session, account: Account, citizen_id: int, inb
     if follower is None:
         return None
     if inbound.follow_action == FollowAction.UNFOLLOW:
-        _unfollow(follower)
+        unfollow(follower)
     elif inbound.follow_action == FollowAction.LOCATE:
         _locate(follower, inbound)
     else:  # a scan or similar by a follower: it only adds tags
@@ -66,7 +66,7 @@ def _follow(
     return follower
 
 
-def _unfollow(follower: Follower) -> None:
+def unfollow(follower: Follower) -> None:
     """An unfollow ends the subscription and forgets what following told us (PIPL: tags, position)."""
     follower.state = FollowerState.UNFOLLOWED
     follower.unfollowed_at = utcnow()

@@ -31,6 +31,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/c/{account}/s/{token}"),
         ("POST", "/c/{account}/s/{token}/follow-up"),
         ("POST", "/c/{account}/follow"),
+        # A bulletin mail's unsubscribe link: it names the follower with an HMAC under the secret key.
+        ("GET", "/c/{account}/unsubscribe/{token}"),
+        ("POST", "/c/{account}/unsubscribe/{token}"),
         # What an account published is public: its bulletins, their feeds and the alerts' CAP documents.
         ("GET", "/c/{account}/bulletins.atom"),
         ("GET", "/c/{account}/alerts.atom"),

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from wenzheng.accounts.models import Account
 from wenzheng.attachments.store import get_store
 from wenzheng.bulletins.access import published_bulletin, published_bulletins
 from wenzheng.bulletins.live import as_event, broadcaster
@@ -28,9 +29,12 @@ from wenzheng.cases.followup import rating_prompt
 from wenzheng.channels.status import message_by_status_token, status_url
 from wenzheng.channels.web.status import conversation_of
 from wenzheng.channels.web.submit import Submission, accept_follow_up, accept_web, account_by_slug, follow_by_phone
+from wenzheng.citizens.privacy import mask_handle
 from wenzheng.config import get_settings
 from wenzheng.db import session_scope
 from wenzheng.errors import BadRequest, NotFound
+from wenzheng.followers.links import follower_of_link, unsubscribe_by_link
+from wenzheng.followers.models import FollowerState
 from wenzheng.intake.writer import intake_writer
 from wenzheng.web.deps import client_ip
 from wenzheng.web.templating import render
@@ -176,6 +180,38 @@ async def citizen_follow_up(request: Request, account: str, token: str) -> Respo
     )
     await _write(work)
     return RedirectResponse(f"/c/{account}/s/{token}", status_code=303)
+
+
+@router.get("/{account}/unsubscribe/{token}")
+def citizen_unsubscribe_page(request: Request, account: str, token: str) -> Response:
+    """What a bulletin mail's unsubscribe link opens: who will stop getting what, and a button (no change yet:
+    mail scanners open links)."""
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+        follower = follower_of_link(session, found, token)
+        context = {"account": found, "token": token, "done": follower.state != FollowerState.FOLLOWING}
+        context["address"] = mask_handle("email", follower.handle)
+    return render(request, "citizen/unsubscribe.html", context)
+
+
+@router.post("/{account}/unsubscribe/{token}")
+async def citizen_unsubscribe(request: Request, account: str, token: str) -> Response:
+    """The page's button, or a mail program's RFC 8058 one-click POST (``List-Unsubscribe=One-Click``)."""
+    form = await request.form()
+    one_click = _field(form, "List-Unsubscribe") == "One-Click"
+    found, address = await run_in_threadpool(_unsubscribe, account, token)
+    if one_click:
+        return Response(status_code=200)
+    return render(
+        request, "citizen/unsubscribe.html", {"account": found, "token": token, "done": True, "address": address}
+    )
+
+
+def _unsubscribe(account: str, token: str) -> tuple[Account, str]:
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+        follower = unsubscribe_by_link(session, found, token)
+        return found, mask_handle("email", follower.handle)
 
 
 @router.post("/{account}/follow")
