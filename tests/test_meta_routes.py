@@ -37,6 +37,7 @@ SAMPLE_BODIES = {
     "AccountPatch": {"name": "样例新名"},
     "VerificationIn": {"verified": True},
     "PlaceCountriesIn": {"place_countries": ["HT"]},
+    "IssuingUnitCodeIn": {"issuing_unit_code": "51180000000000"},
 }
 
 

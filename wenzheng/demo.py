@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from wenzheng.accounts.actions import do_create_account, do_rename_account, do_set_account_verified
 from wenzheng.accounts.models import Account
-from wenzheng.agencies.actions import do_create_agency, do_create_department, do_set_place_countries
+from wenzheng.agencies.actions import (
+    do_create_agency,
+    do_create_department,
+    do_set_issuing_unit_code,
+    do_set_place_countries,
+)
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
 from wenzheng.cases.assign import do_set_on_duty, do_set_staffing
@@ -166,6 +171,8 @@ DEMO_ROUTING = (
     ("物资保障科", "物资与转移", "help", "物资,帐篷,饮用水,转移,安置", 10),
     ("信息发布科", "咨询", "consultation", "", 1),
 )
+# 雅安市 (511800) as the division; the organisation, unit and extension digits are made up for the demo.
+DEMO_UNIT_CODE = "51180000100000"
 DEMO_DUTY = (("yaan-operator", "救援协调科"), ("yaan-operator2", "物资保障科"))
 DEMO_CAPACITY = 20
 
@@ -187,6 +194,7 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     )
     do_set_account_verified(session, actor, account, verified=True)
     if spec.account_slug == "yaan":
+        do_set_issuing_unit_code(session, actor, agency, DEMO_UNIT_CODE)
         do_rename_account(session, actor, account, new_name=RENAMED_TO)
         do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
         do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)

@@ -69,6 +69,30 @@ def clean_countries(value: str | Sequence[str], *, field: str = "place_countries
     return codes
 
 
+def clean_issuing_unit_code(value: str | None) -> str | None:
+    """An agency's 发布单位代码: 14 digits, the first six a GB/T 2260 division the gazetteer knows; empty clears it."""
+    from wenzheng.triage.gazetteer import load_gazetteer
+
+    code = re.sub(r"[\s-]+", "", value or "")
+    if not code:
+        return None
+    if not re.fullmatch(r"\d{14}", code):
+        raise InvalidInput(
+            "The issuing-unit code (发布单位代码) is 14 digits: the 6-digit division code (GB/T 2260), the 3-digit "
+            "organisation code (GB/T 4657), the unit's own 3 digits and 2 more, such as 51180000000000.",
+            code="invalid_unit_code",
+            details={"field": "issuing_unit_code"},
+        )
+    if f"{code[:6]}000000" not in load_gazetteer().by_code:
+        raise InvalidInput(
+            f"{code[:6]} is not an administrative division code (GB/T 2260) we know; the code begins with the "
+            "division the issuing unit belongs to, such as 511800 for 雅安市.",
+            code="unknown_division",
+            details={"field": "issuing_unit_code"},
+        )
+    return code
+
+
 def clean_username(value: str) -> str:
     username = (value or "").strip()
     if not USERNAME_RE.match(username):

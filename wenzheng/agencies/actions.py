@@ -12,7 +12,7 @@ from wenzheng.audit.actions import record_audit
 from wenzheng.errors import Conflict
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
-from wenzheng.validation import clean_countries, clean_slug, clean_text, clean_timezone
+from wenzheng.validation import clean_countries, clean_issuing_unit_code, clean_slug, clean_text, clean_timezone
 
 
 def do_create_agency(
@@ -53,6 +53,26 @@ def do_set_place_countries(session: Session, actor: Actor, agency: Agency, count
         subject_type="agency",
         subject_id=agency.id,
         data={"before": before, "after": codes},
+    )
+    session.commit()
+    return agency
+
+
+def do_set_issuing_unit_code(session: Session, actor: Actor, agency: Agency, code: str | None) -> Agency:
+    """An agency admin sets the agency's 发布单位代码, from which its alerts get national identifiers (empty
+    clears it: alerts then keep the deployment's own identifiers). Alerts already sent keep theirs."""
+    actor.require_role(agency.id, Role.ADMIN)
+    cleaned = clean_issuing_unit_code(code)
+    before = agency.issuing_unit_code
+    agency.issuing_unit_code = cleaned
+    record_audit(
+        session,
+        actor,
+        "console:agency:issuing_unit_code",
+        agency_id=agency.id,
+        subject_type="agency",
+        subject_id=agency.id,
+        data={"before": before, "after": cleaned},
     )
     session.commit()
     return agency

@@ -20,6 +20,9 @@ class Agency(Base):
     # ISO 3166 codes of the countries the agency works in: English place names in messages are given the
     # coordinates of towns there (wenzheng.triage.world), and of no other country. Empty: no English pins.
     place_countries: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # 发布单位代码 (14 digits: GB/T 2260 division, GB/T 4657 organisation, unit, extension): with it, alerts get
+    # the national identifier ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N (bulletins.cap).
+    issuing_unit_code: Mapped[str | None] = mapped_column(String(14), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

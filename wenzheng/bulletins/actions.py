@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
+from wenzheng.agencies.models import Agency
 from wenzheng.audit.actions import record_audit
 from wenzheng.bulletins.access import published_bulletin
 from wenzheng.bulletins.audience import clean_audience, count_audience
+from wenzheng.bulletins.cap import national_identifier
 from wenzheng.bulletins.models import (
     Bulletin,
     BulletinDelivery,
@@ -193,9 +195,24 @@ def _approve(session: Session, actor: Actor, bulletin: Bulletin, action: str) ->
 def _start(session: Session, bulletin: Bulletin, moment: dt.datetime) -> None:
     bulletin.state = BulletinState.SENDING
     bulletin.started_at = moment
+    if bulletin.kind == BulletinKind.ALERT and bulletin.cap_identifier is None:
+        bulletin.cap_identifier = _national_identifier(session, bulletin, moment)
     if session.get(BulletinFanout, bulletin.id) is None:
         session.add(BulletinFanout(bulletin_id=bulletin.id))
     queue.enqueue(session, "bulletins.expand", {"bulletin_id": bulletin.id}, agency_id=bulletin.agency_id)
+
+
+def _national_identifier(session: Session, bulletin: Bulletin, moment: dt.datetime) -> str | None:
+    """The alert's national identifier, when its agency has an issuing-unit code (cap.national_identifier)."""
+    unit_code = session.scalar(select(Agency.issuing_unit_code).where(Agency.id == bulletin.agency_id))
+    if not unit_code:
+        return None
+
+    def taken(prefix: str) -> int:
+        matching = select(func.count()).where(Bulletin.cap_identifier.startswith(prefix, autoescape=True))
+        return int(session.scalar(matching) or 0)
+
+    return national_identifier(unit_code, moment, taken)
 
 
 def _fill(session: Session, bulletin: Bulletin, draft: Draft) -> None:

@@ -117,6 +117,7 @@ CERTAINTY_LABELS = {
 }
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no daylight saving: a fixed +08:00
+NATIONAL_PER_SECOND = 10  # N is one digit
 HEADLINE_MAX = 160
 MAX_AREA_CODES = 100
 RESPONSE_TYPES_MAX_LENGTH = 16  # the bulletins.cap_response_type column
@@ -142,8 +143,19 @@ def deployment_host(base_url: str | None = None) -> str:
 
 
 def alert_identifier(bulletin: Bulletin, *, base_url: str | None = None) -> str:
-    """``{host}-bulletin-{id}``: the CAP identifier of a bulletin, the same in every export of it."""
-    return f"{deployment_host(base_url)}-bulletin-{bulletin.id}"
+    """The CAP identifier of a bulletin, the same in every export of it: the national one it got when it went out
+    (``national_identifier``), or else ``{host}-bulletin-{id}``."""
+    return bulletin.cap_identifier or f"{deployment_host(base_url)}-bulletin-{bulletin.id}"
+
+
+def national_identifier(unit_code: str, sent: dt.datetime, taken: Callable[[str], int]) -> str | None:
+    """``ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N`` (31 characters): the issuing unit's 14-digit code, the time in
+    Beijing, and N, 0–9, for several alerts of one unit in one second. ``taken(prefix)`` says how many
+    identifiers with that prefix exist; None when the second's ten are used (the alert keeps the deployment's
+    own identifier)."""
+    prefix = f"{unit_code}_{sent.astimezone(BEIJING):%Y%m%d%H%M%S}_"
+    count = taken(prefix)
+    return f"{prefix}{count}" if count < NATIONAL_PER_SECOND else None
 
 
 def alert_sender(account: Account, *, base_url: str | None = None) -> str:

@@ -66,6 +66,8 @@ class Bulletin(Base):
     # An update or withdrawal of an earlier alert (CAP msgType Update/Cancel with references).
     msg_type: Mapped[str] = mapped_column(String(8), default="Alert")
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id", ondelete="SET NULL"), nullable=True)
+    # The national identifier an alert got when it went out, from its agency's issuing-unit code (bulletins.cap).
+    cap_identifier: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

@@ -385,6 +385,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "None set: English place names keep their text but get no pin. Enter two-letter country codes (HT, CN…).",
     ),
     "places.countries": ("国家代码", "Country codes"),
+    "unit_code.title": ("发布单位代码", "Issuing-unit code"),
+    "unit_code.hint": (
+        "14 位数字（行政区划代码 6 位 + 组织机构代码 3 位 + 单位内码 3 位 + 扩展 2 位）。"
+        "设置后，本机构发出的预警使用国家预警信息标识 ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N；已发出的预警保持原标识。",
+        "14 digits (division 6, organisation 3, unit 3, extension 2). With it, this agency's alerts carry the national "
+        "identifier ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N; alerts already sent keep theirs.",
+    ),
+    "unit_code.empty": (
+        "未设置：预警使用本系统的标识（主机名-bulletin-编号）。",
+        "Not set: alerts carry this deployment's identifiers (host-bulletin-id).",
+    ),
     "routing.title": ("分派规则", "Routing rules"),
     "routing.hint": (
         "来信符合规则的全部条件（关键词、类别、地区）时，自动建议分派到该部门；优先级高的先匹配。",

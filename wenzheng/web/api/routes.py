@@ -21,6 +21,7 @@ from wenzheng.agencies.access import (
 from wenzheng.agencies.actions import (
     do_create_agency,
     do_create_department,
+    do_set_issuing_unit_code,
     do_set_place_countries,
     do_update_department,
 )
@@ -38,6 +39,7 @@ from wenzheng.web.api.schemas import (
     DepartmentIn,
     DepartmentOut,
     DepartmentPatch,
+    IssuingUnitCodeIn,
     MeOut,
     NameChangeOut,
     PlaceCountriesIn,
@@ -84,6 +86,15 @@ def set_place_countries(
     """The countries whose towns English place names are looked up in (an admin's setting)."""
     agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
     return AgencyOut.model_validate(do_set_place_countries(db, actor, agency, body.place_countries))
+
+
+@router.put("/agencies/{agency_id}/issuing-unit-code", response_model=AgencyOut)
+def set_issuing_unit_code(
+    agency_id: int, body: IssuingUnitCodeIn, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> AgencyOut:
+    """The agency's 发布单位代码, from which its alerts get national identifiers (an admin's setting)."""
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    return AgencyOut.model_validate(do_set_issuing_unit_code(db, actor, agency, body.issuing_unit_code))
 
 
 @router.get("/agencies/{agency_id}/departments", response_model=list[DepartmentOut])

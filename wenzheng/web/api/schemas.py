@@ -17,6 +17,7 @@ class AgencyOut(Out):
     name: str
     timezone: str
     place_countries: list[str]
+    issuing_unit_code: str | None
     created_at: dt.datetime
 
 
@@ -24,6 +25,10 @@ class AgencyIn(BaseModel):
     slug: str = Field(max_length=64)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
+
+
+class IssuingUnitCodeIn(BaseModel):
+    issuing_unit_code: str | None = Field(default=None, max_length=20)  # 14 digits; null or "" clears it
 
 
 class PlaceCountriesIn(BaseModel):
