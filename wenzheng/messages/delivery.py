@@ -147,10 +147,10 @@ def post_on_status_page(session: Session, about: Message, text: str, payload: di
 
 
 def _case_of(session: Session, record: Message) -> Case | None:
-    root = _root(session, record)
-    if not _is_answer(record) or root is None or root.case_id is None:
+    if not _is_answer(record):  # acknowledgements and notices never move a case (and cost no query)
         return None
-    return session.get(Case, root.case_id)
+    root = _root(session, record)
+    return session.get(Case, root.case_id) if root is not None and root.case_id is not None else None
 
 
 def _root(session: Session, record: Message) -> Message | None:
