@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,8 +18,10 @@ from tests.wechat.conftest import fake_wechat_server, wechat  # noqa: F401 - fix
 from tests.wechat.fake_api import FakeWeChat
 from tests.wechat.helpers import bind_wechat
 from wenzheng.audit.actions import record_audit
+from wenzheng.bulletins.actions import Draft
 from wenzheng.channels.models import EmailBinding, SmsBinding
 from wenzheng.citizens.models import Citizen, CitizenHandle
+from wenzheng.db import utcnow
 from wenzheng.followers.models import Follower
 from wenzheng.staff.models import User
 from wenzheng.staff.roles import Role
@@ -103,3 +106,23 @@ def add_followers(
 
 def _handle_kind(channel: str) -> str:
     return {"sms": "phone"}.get(channel, channel)
+
+
+def red_alert() -> Draft:
+    """A red rainstorm alert for 芦山县, valid for six hours from now: what the alert tests send."""
+    return Draft(
+        kind="alert",
+        title="暴雨红色预警",
+        body="芦山县未来3小时降雨量将达100毫米以上。",
+        alert={
+            "cap_event": "暴雨",
+            "cap_category": "Met",
+            "cap_urgency": "Immediate",
+            "cap_certainty": "Likely",
+            "cap_response_type": "Evacuate",
+            "warning_colour": "red",
+            "area_desc": "芦山县",
+            "area_codes": "511826",
+            "expires_at": (utcnow() + dt.timedelta(hours=6)).isoformat(timespec="seconds"),
+        },
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.bulletins.conftest import MAIL_ADDRESS, SMS_NUMBER, add_followers
+from tests.bulletins.conftest import MAIL_ADDRESS, SMS_NUMBER, add_followers, red_alert
 from tests.bulletins.push_service import PushService
 from tests.email.servers import Sink
 from tests.factories import SYSTEM, Tenant
@@ -39,7 +38,6 @@ from wenzheng.bulletins.models import (
     PushSubscription,
 )
 from wenzheng.channels.wechat.models import MassSend
-from wenzheng.db import utcnow
 from wenzheng.errors import Conflict, Forbidden, InvalidInput, NotFound
 from wenzheng.followers.links import unsubscribe_url
 from wenzheng.staff.auth import actor_for_user
@@ -277,22 +275,7 @@ def test_approval_needs_a_second_person_except_an_admin_sending_an_alert(
         do_send_alert_alone(db, _actor(db, tenant.admin), bulletin)
     assert not_alert.value.code == "bulletin_needs_approval"
 
-    alert = Draft(
-        kind="alert",
-        title="暴雨红色预警",
-        body="芦山县未来3小时降雨量将达100毫米以上。",
-        alert={
-            "cap_event": "暴雨",
-            "cap_category": "Met",
-            "cap_urgency": "Immediate",
-            "cap_certainty": "Likely",
-            "cap_response_type": "Evacuate",
-            "warning_colour": "red",
-            "area_desc": "芦山县",
-            "area_codes": "511826",
-            "expires_at": (utcnow() + dt.timedelta(hours=6)).isoformat(timespec="seconds"),
-        },
-    )
+    alert = red_alert()
     sent = do_create_bulletin(db, _actor(db, tenant.admin), tenant.account, alert)
     do_send_alert_alone(db, _actor(db, tenant.admin), sent)
     db.expire_all()

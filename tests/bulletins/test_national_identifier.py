@@ -11,15 +11,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.bulletins.conftest import red_alert
 from tests.bulletins.test_cap import alert, document, text
 from tests.factories import Tenant, create_api_token, csrf_of, login
 from wenzheng.agencies.actions import do_set_issuing_unit_code
 from wenzheng.agencies.models import Agency
 from wenzheng.audit.models import AuditEvent
 from wenzheng.bulletins import cap
-from wenzheng.bulletins.actions import Draft, do_create_bulletin, do_send_alert_alone
+from wenzheng.bulletins.actions import do_create_bulletin, do_send_alert_alone
 from wenzheng.bulletins.models import Bulletin
-from wenzheng.db import utcnow
 from wenzheng.errors import Forbidden, InvalidInput
 from wenzheng.staff.auth import actor_for_user
 from wenzheng.staff.roles import Role
@@ -69,35 +69,16 @@ def test_the_cap_document_and_references_carry_the_national_identifier() -> None
     assert text(document(alert(id=9)), "identifier") == "wz.example.gov.cn-bulletin-9"  # without: the host form
 
 
-def _alert_draft() -> Draft:
-    return Draft(
-        kind="alert",
-        title="暴雨红色预警",
-        body="芦山县未来3小时降雨量将达100毫米以上。",
-        alert={
-            "cap_event": "暴雨",
-            "cap_category": "Met",
-            "cap_urgency": "Immediate",
-            "cap_certainty": "Likely",
-            "cap_response_type": "Evacuate",
-            "warning_colour": "red",
-            "area_desc": "芦山县",
-            "area_codes": "511826",
-            "expires_at": (utcnow() + dt.timedelta(hours=6)).isoformat(timespec="seconds"),
-        },
-    )
-
-
 def test_an_alert_sent_by_an_agency_with_a_unit_code_gets_its_identifier(
     client: TestClient, db: Session, tenant: Tenant
 ) -> None:
     admin = actor_for_user(db, tenant.admin)
-    unset = do_create_bulletin(db, admin, tenant.account, _alert_draft())
+    unset = do_create_bulletin(db, admin, tenant.account, red_alert())
     do_send_alert_alone(db, admin, unset)
     with pytest.raises(Forbidden):
         do_set_issuing_unit_code(db, actor_for_user(db, tenant.operator), db.get_one(Agency, tenant.agency.id), UNIT)
     do_set_issuing_unit_code(db, admin, db.get_one(Agency, tenant.agency.id), UNIT)
-    sent = do_create_bulletin(db, admin, tenant.account, _alert_draft())
+    sent = do_create_bulletin(db, admin, tenant.account, red_alert())
     do_send_alert_alone(db, admin, sent)
 
     db.expire_all()

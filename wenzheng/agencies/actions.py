@@ -42,37 +42,28 @@ def do_create_agency(
 def do_set_place_countries(session: Session, actor: Actor, agency: Agency, countries: str | Sequence[str]) -> Agency:
     """An agency admin names the countries the agency works in, where English place names are looked up."""
     actor.require_role(agency.id, Role.ADMIN)
-    codes = clean_countries(countries)
-    before = list(agency.place_countries or [])
-    agency.place_countries = codes
-    record_audit(
-        session,
-        actor,
-        "console:agency:place_countries",
-        agency_id=agency.id,
-        subject_type="agency",
-        subject_id=agency.id,
-        data={"before": before, "after": codes},
-    )
-    session.commit()
-    return agency
+    return _set_setting(session, actor, agency, "place_countries", clean_countries(countries))
 
 
 def do_set_issuing_unit_code(session: Session, actor: Actor, agency: Agency, code: str | None) -> Agency:
     """An agency admin sets the agency's 发布单位代码, from which its alerts get national identifiers (empty
     clears it: alerts then keep the deployment's own identifiers). Alerts already sent keep theirs."""
     actor.require_role(agency.id, Role.ADMIN)
-    cleaned = clean_issuing_unit_code(code)
-    before = agency.issuing_unit_code
-    agency.issuing_unit_code = cleaned
+    return _set_setting(session, actor, agency, "issuing_unit_code", clean_issuing_unit_code(code))
+
+
+def _set_setting(session: Session, actor: Actor, agency: Agency, name: str, value: object) -> Agency:
+    """Set one checked agency setting, audited as ``console:agency:{name}`` with its value before and after."""
+    before = getattr(agency, name)
+    setattr(agency, name, value)
     record_audit(
         session,
         actor,
-        "console:agency:issuing_unit_code",
+        f"console:agency:{name}",
         agency_id=agency.id,
         subject_type="agency",
         subject_id=agency.id,
-        data={"before": before, "after": cleaned},
+        data={"before": before, "after": value},
     )
     session.commit()
     return agency
