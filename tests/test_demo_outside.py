@@ -92,3 +92,22 @@ def test_each_demo_sms_gets_a_signed_receipt(
     assert received.arrived.wait(10)
     assert parse_qs(received.body.decode()) == fields
     assert signature_valid(received.body, received.signature)  # what /sms/receipts checks
+
+
+def test_the_demo_wechat_refuses_a_mass_send_that_reads_like_advertising() -> None:
+    from fastapi.testclient import TestClient
+
+    from wenzheng.demo_outside import ADVERTISING_WORDS, app
+
+    with TestClient(app()) as client:
+
+        def send(text: str) -> int:
+            body = {"touser": ["oA", "oB"], "msgtype": "text", "text": {"content": text}, "clientmsgid": text}
+            return int(client.post("/cgi-bin/message/mass/send", json=body).json()["msg_id"])
+
+        refused, carried = send(f"【提醒】{ADVERTISING_WORDS[0]}"), send("【提醒】明日停水")
+        states = {
+            msg_id: client.post("/cgi-bin/message/mass/get", json={"msg_id": msg_id}).json()["msg_status"]
+            for msg_id in (refused, carried)
+        }
+    assert states == {refused: "SEND_FAIL", carried: "SEND_SUCCESS"}

@@ -43,15 +43,16 @@ class Reporter:
     credentials: Credentials
     delay_seconds: float = 3.0
 
-    def report(self, msg_id: int, recipients: int) -> None:
-        timer = threading.Timer(self.delay_seconds, self._push, (msg_id, recipients))
+    def report(self, msg_id: int, recipients: int, status: str = "send success") -> None:
+        timer = threading.Timer(self.delay_seconds, self._push, (msg_id, recipients, status))
         timer.daemon = True
         timer.start()
 
-    def _push(self, msg_id: int, recipients: int) -> None:
+    def _push(self, msg_id: int, recipients: int, status: str) -> None:
+        sent = recipients if status == "send success" else 0
         counts = (
-            f"<MsgID>{msg_id}</MsgID><Status>{cdata('send success')}</Status><TotalCount>{recipients}</TotalCount>"
-            f"<FilterCount>{recipients}</FilterCount><SentCount>{recipients}</SentCount><ErrorCount>0</ErrorCount>"
+            f"<MsgID>{msg_id}</MsgID><Status>{cdata(status)}</Status><TotalCount>{recipients}</TotalCount>"
+            f"<FilterCount>{recipients}</FilterCount><SentCount>{sent}</SentCount><ErrorCount>0</ErrorCount>"
         )
         xml = event_xml(
             "MASSSENDJOBFINISH",
@@ -110,15 +111,27 @@ class ReceiptReporter:
 _receipts: ReceiptReporter | None = None
 
 
+# WeChat judges a mass send after taking it; the stand-in refuses one whose text reads like advertising, as WeChat
+# does (err(10001)), so the demo can show a refused bulletin going to its followers' other channels instead.
+ADVERTISING_WORDS = ("转发有奖", "转发抽奖", "优惠券", "领红包")
+_refused: set[int] = set()
+
+
 async def _wechat(request: Request) -> JSONResponse:
     body = await request.json()
     path = request.url.path.rsplit("/", 2)
+    if path[-2:] == ["mass", "get"]:
+        status = "SEND_FAIL" if body.get("msg_id") in _refused else "SEND_SUCCESS"
+        return JSONResponse({"msg_id": body.get("msg_id"), "msg_status": status})
     audience = body.get("touser") or body.get("filter") or ""
     size = len(audience) if isinstance(audience, list) else audience
     logger.info("demo WeChat took %s/%s for %s", path[-2], path[-1], size)
     msg_id = next(_ids)
+    text = str((body.get("text") or {}).get("content", ""))
+    if any(word in text for word in ADVERTISING_WORDS):
+        _refused.add(msg_id)
     if _reporter is not None and path[-2:] == ["mass", "send"] and isinstance(audience, list):
-        _reporter.report(msg_id, len(set(audience)))
+        _reporter.report(msg_id, len(set(audience)), "err(10001)" if msg_id in _refused else "send success")
     return JSONResponse({"errcode": 0, "errmsg": "ok", "msg_id": msg_id, "msgid": msg_id})
 
 

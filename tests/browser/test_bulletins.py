@@ -76,3 +76,39 @@ def test_an_alert_sent_from_the_console_appears_on_an_open_citizen_page_with_its
     assert alert["msg_type"] == "Alert" and alert["status"] == "Actual" and alert["language"] == "zh-CN"
     assert alert["severity"] == "Extreme" and alert["event"] == "暴雨" and alert["categories"] == ["Met"]
     assert httpx.get(f"{live_server}{cap_href}").headers["content-type"].startswith("application/cap+xml")
+
+
+def test_a_bulletin_wechat_refused_says_so_at_the_top_of_its_report(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from sqlalchemy import select
+
+    from wenzheng.bulletins.models import Bulletin, BulletinWeChatReport
+    from wenzheng.db import utcnow
+
+    seed_demo(db)
+    notice = db.scalars(select(Bulletin).where(Bulletin.title == "芦山县城区恢复供水")).one()
+    # What WeChat's MASSSENDJOBFINISH leaves when it judged the text advertising (bulletins.refusals).
+    db.add(
+        BulletinWeChatReport(
+            bulletin_id=notice.id,
+            account_id=notice.account_id,
+            msg_id="1000001",
+            status="err(10001)",
+            total_count=3,
+            filter_count=3,
+            sent_count=0,
+            error_count=0,
+            finished_at=utcnow(),
+        )
+    )
+    db.commit()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server, "yaan-admin")
+    page.goto(f"{live_server}/console/bulletins/{notice.id}")
+    refused = page.wait_for_selector("#wechat-refused")
+    assert refused.is_visible()
+    assert "微信判定内容涉嫌广告" in refused.inner_text() and "err(10001)" in refused.inner_text()
+    refused.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "console-bulletin-wechat-refused.png"), full_page=True)

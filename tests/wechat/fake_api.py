@@ -68,6 +68,7 @@ class FakeWeChat:
     mass_list_block_on: int = 0
     mass_list_blocked: threading.Event = field(default_factory=threading.Event)
     mass_list_calls: int = 0
+    mass_status: dict[int, str] = field(default_factory=dict)  # msg_id -> what /mass/get says (else SEND_SUCCESS)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     video_cdn_down: bool = False  # the address media/get gives for a video answers 502
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -128,6 +129,7 @@ class FakeApp:
                 Route("/cgi-bin/message/custom/send", self.custom_send, methods=["POST"]),
                 Route("/cgi-bin/message/mass/sendall", self.mass_sendall, methods=["POST"]),
                 Route("/cgi-bin/message/mass/send", self.mass_send_list, methods=["POST"]),
+                Route("/cgi-bin/message/mass/get", self.mass_get, methods=["POST"]),
                 Route("/cgi-bin/message/template/send", self.template_send, methods=["POST"]),
                 Route("/cgi-bin/media/upload", self.media_upload, methods=["POST"]),
                 Route("/cgi-bin/media/get", self.media_get, methods=["GET"]),
@@ -246,6 +248,20 @@ class FakeApp:
         return JSONResponse(
             {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_id * 10}
         )
+
+    async def mass_get(self, request: Request) -> Response:
+        """POST /cgi-bin/message/mass/get: a mass send's state; a msg_id it never gave is invalid."""
+        recorded = await self._record(request)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        msg_id = recorded.json.get("msg_id")
+        with self.state.lock:
+            known = msg_id in self.state.mass_by_client_id.values()
+            status = self.state.mass_status.get(msg_id, "SEND_SUCCESS")
+        if not isinstance(msg_id, int) or not known:
+            return _error(40003, "invalid msg_id")
+        return JSONResponse({"msg_id": msg_id, "msg_status": status})
 
     async def template_send(self, request: Request) -> Response:
         recorded = await self._record(request)

@@ -170,7 +170,7 @@ def test_a_busy_wechat_is_retried_with_the_same_clientmsgid(
     job = db.scalars(select(Job).where(Job.task == "wechat.mass_send")).one()
     assert (job.state, job.attempts) == ("queued", 1)
 
-    run_until_idle(wz_db.session_factory(), "test", now=utcnow() + dt.timedelta(hours=1))
+    run_until_idle(wz_db.session_factory(), "test", now=utcnow() + dt.timedelta(minutes=5))
 
     assert mass_sends(db)[0].state == "submitted"
     assert [json.loads(c.body)["clientmsgid"] for c in wechat.calls(SENDALL)] == [created.client_msg_id] * 2
@@ -231,3 +231,67 @@ def test_only_supervisors_and_admins_may_mass_send(db: Session, session: Session
     with pytest.raises(InvalidInput):
         send(session, tenant, msgtype="music")
     assert mass_sends(db) == []
+
+
+MASS_GET = "/cgi-bin/message/mass/get"
+
+
+def test_a_mass_send_wechat_never_reports_is_asked_about_until_it_has_ended(
+    db: Session, session: Session, tenant: Tenant, wechat: FakeWeChat
+) -> None:
+    send(session, tenant)
+    [row] = mass_sends(db)
+    msg_id = int(row.wechat_msg_id or 0)
+    started = utcnow()
+
+    def run_at(minutes: int) -> None:
+        run_until_idle(wz_db.session_factory(), "test", now=started + dt.timedelta(minutes=minutes))
+
+    run_at(14)
+    assert not wechat.calls(MASS_GET)
+    wechat.mass_status[msg_id] = "SENDING"
+    run_at(16)
+    run_at(29)  # the next question waits half an hour after the last was scheduled (the clock here stands still)
+    assert [c.json for c in wechat.calls(MASS_GET)] == [{"msg_id": msg_id}]
+    assert mass_sends(db)[0].state == "submitted"
+
+    wechat.mass_status[msg_id] = "SEND_SUCCESS"
+    run_at(31)
+    [row] = mass_sends(db)
+    assert (row.state, row.status, row.total_count) == ("finished", "send success", None)
+    assert len(wechat.calls(MASS_GET)) == 2
+    assert not db.scalars(select(Job).where(Job.task == "wechat.check_mass_send", Job.state == "queued")).all()
+
+    # WeChat's event, late, still brings its numbers.
+    outbound.record_mass_send_finished(session, tenant.account, {**FINISHED, "MsgID": str(msg_id)})
+    session.commit()
+    assert (mass_sends(db)[0].sent_count, mass_sends(db)[0].status) == (75, "send success")
+
+
+def test_nobody_asks_about_a_mass_send_wechat_has_reported(
+    db: Session, session: Session, tenant: Tenant, wechat: FakeWeChat
+) -> None:
+    send(session, tenant)
+    [row] = mass_sends(db)
+    outbound.record_mass_send_finished(session, tenant.account, {**FINISHED, "MsgID": row.wechat_msg_id})
+    session.commit()
+
+    run_until_idle(wz_db.session_factory(), "test", now=utcnow() + dt.timedelta(minutes=20))
+
+    assert not wechat.calls(MASS_GET)
+    assert db.scalars(select(Job.state).where(Job.task == "wechat.check_mass_send")).all() == ["done"]
+
+
+def test_a_busy_wechat_is_asked_again_and_a_refusal_to_say_ends_the_questions(
+    db: Session, session: Session, tenant: Tenant, wechat: FakeWeChat
+) -> None:
+    send(session, tenant)
+    started = utcnow()
+    wechat.fail(MASS_GET, -1, 40003)  # busy, then "invalid msg_id"
+
+    for minutes in (16, 20, 40):
+        run_until_idle(wz_db.session_factory(), "test", now=started + dt.timedelta(minutes=minutes))
+
+    assert len(wechat.calls(MASS_GET)) == 2
+    assert mass_sends(db)[0].state == "submitted"  # still waiting for WeChat's report, as the page says
+    assert db.scalars(select(Job.state).where(Job.task == "wechat.check_mass_send")).all() == ["done"]

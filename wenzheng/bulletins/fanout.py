@@ -399,6 +399,8 @@ def _after_outcomes(session: Session, content: Content, outcomes: Mapping[int, O
 
 def _note_mass_sends(session: Session, content: Content, outcomes: Mapping[int, Outcome]) -> None:
     """A row per mass send WeChat took (its msg_id), for its MASSSENDJOBFINISH count to land on."""
+    from wenzheng.channels.wechat.outbound import schedule_mass_check
+
     handed: dict[str, int] = defaultdict(int)
     for outcome in outcomes.values():
         if outcome.via == "wechat_mass" and outcome.state == DeliveryState.SENT and outcome.provider_ref:
@@ -413,6 +415,7 @@ def _note_mass_sends(session: Session, content: Content, outcomes: Mapping[int, 
         )
     )
     listed = content.wechat_mode != WeChatMode.MASS_ALL  # a sendall reaches everyone, not a count we handed over
+    account = session.get_one(Account, content.account_id)
     for msg_id, count in handed.items():
         if msg_id not in known:
             session.add(
@@ -423,6 +426,8 @@ def _note_mass_sends(session: Session, content: Content, outcomes: Mapping[int, 
                     handed=count if listed else 0,
                 )
             )
+            if listed:  # the sendall's own check was scheduled when WeChat took it (outbound.submit_mass_send)
+                schedule_mass_check(session, account, msg_id[:64])
 
 
 def _note_push_outcomes(session: Session, content: Content, outcomes: Mapping[int, Outcome]) -> None:

@@ -341,7 +341,9 @@ def _send_fallback(content: Content, recipients: Sequence[Recipient]) -> dict[in
         other = content.fallbacks.get(recipient.delivery_id)
         if other is None:
             outcomes[recipient.delivery_id] = Outcome(
-                "failed", "wechat", "WeChat mass-send quota spent, no bulletin template, and no other channel known"
+                "failed",
+                "wechat",
+                "WeChat cannot carry it (mass sends spent or refused, no template), and no other channel known",
             )
             continue
         channel, handle = other

@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, ColumnElement, Integer, case, cast, extract, 
 from sqlalchemy.orm import Session
 
 from wenzheng.bulletins.models import Bulletin, BulletinDelivery, BulletinWeChatReport, DeliveryState
+from wenzheng.bulletins.refusals import is_refusal
 
 # Bucket widths for the chart: seconds for a short run, minutes for a long one, hours for a very long one.
 BUCKET_SECONDS = ((10 * 60, 1), (10 * 3600, 60))
@@ -156,6 +157,8 @@ class WeChatReport:
     sent: int
     filtered: int  # targeted, but filtered out by WeChat (the follower refuses mass messages, or got 4 this month)
     errors: int
+    refusals: tuple[str, ...] = ()  # the statuses of the sends WeChat refused whole ("err(10001)", "send fail")
+    uncounted: int = 0  # reported by asking WeChat (/message/mass/get), which gives no numbers
 
 
 def wechat_report(session: Session, bulletin_id: int) -> WeChatReport | None:
@@ -174,5 +177,13 @@ def wechat_report(session: Session, bulletin_id: int) -> WeChatReport | None:
     sends, reported, handed, total, kept, sent, errors = (int(v or 0) for v in row)
     if not sends:
         return None
+    finished = session.execute(
+        select(BulletinWeChatReport.status, BulletinWeChatReport.total_count).where(
+            BulletinWeChatReport.bulletin_id == bulletin_id, BulletinWeChatReport.finished_at.is_not(None)
+        )
+    ).all()
+    refusals = tuple(dict.fromkeys(status for status, _ in finished if is_refusal(status)))
+    uncounted = sum(1 for _, counted in finished if counted is None)
     # WeChat's FilterCount is what is left to send after its filters; what they took out is the difference.
-    return WeChatReport(sends, reported, handed, total, sent, max(0, total - kept) if reported else 0, errors)
+    filtered = max(0, total - kept) if reported else 0
+    return WeChatReport(sends, reported, handed, total, sent, filtered, errors, refusals, uncounted)

@@ -834,6 +834,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "微信在群发完成后才回报（通常几分钟到数小时）。",
         "WeChat reports once a mass send has finished (minutes to hours).",
     ),
+    "bulletins.wechat_report_uncounted": (
+        "其中 {count} 次是我方向微信查询得知的结果，微信没有给出人数。",
+        "{count} of them we learnt by asking WeChat, which gives no numbers.",
+    ),
+    "bulletins.wechat_refused": (
+        "微信拒绝了本公告的群发，微信关注者没有收到：",
+        "WeChat refused this bulletin's mass send, and its WeChat followers did not get it:",
+    ),
+    "bulletins.wechat_refused_end": ("。", "."),
+    "bulletins.wechat_refused_next": (
+        "留有手机号或邮箱的关注者已改用短信或邮件发送（见下方各渠道数字）；没有其他联系方式的记为失败。"
+        "请修改措辞后另发一条公告，或在公众号页面和订阅源发布。",
+        "Followers who left a phone number or e-mail address were sent it by SMS or e-mail instead (see the counts "
+        "by channel below); those with no other channel are recorded as failed. Reword it and send a new bulletin, "
+        "or publish it on the account page and feeds.",
+    ),
+    "wechat_verdict.send_fail": ("微信报告发送失败", "WeChat reports the send failed"),
+    "wechat_verdict.advertising": ("微信判定内容涉嫌广告", "WeChat judged the text advertising"),
+    "wechat_verdict.politics": ("微信判定内容涉及政治敏感", "WeChat judged the text politically sensitive"),
+    "wechat_verdict.pornography": ("微信判定内容涉嫌色情", "WeChat judged the text pornographic"),
+    "wechat_verdict.social": ("微信判定内容涉及社会敏感", "WeChat judged the text socially sensitive"),
+    "wechat_verdict.illegal": ("微信判定内容涉嫌违法犯罪", "WeChat judged the text illegal"),
+    "wechat_verdict.fraud": ("微信判定内容涉嫌欺诈", "WeChat judged the text fraudulent"),
+    "wechat_verdict.copyright": ("微信判定内容涉嫌侵权", "WeChat judged the text a copyright infringement"),
+    "wechat_verdict.other": ("微信审核未通过（其他原因）", "WeChat's review refused it (other reasons)"),
+    "wechat_verdict.promotion": ("微信判定内容为互推", "WeChat judged the text mutual promotion"),
+    "wechat_verdict.originality": ("未通过微信原创校验", "WeChat's originality check refused it"),
+    "wechat_verdict.unknown": ("微信拒绝发送（原因代码如下）", "WeChat refused it (its code below)"),
     "bulletins.update_alert": ("发布预警更新", "Update this alert"),
     "bulletins.cancel_alert": ("解除预警", "Lift this alert"),
     "bulletins.supersedes_Update": ("这是对以下预警的更新：", "This updates the alert"),

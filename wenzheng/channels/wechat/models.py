@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -85,3 +87,22 @@ class MassSend(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# MASSSENDJOBFINISH's numbers and the columns they are kept in, on a MassSend and on a bulletin's report alike.
+MASS_COUNTS = {
+    "TotalCount": "total_count",
+    "FilterCount": "filter_count",
+    "SentCount": "sent_count",
+    "ErrorCount": "error_count",
+}
+
+
+def note_mass_outcome(row: Any, status: str, counts: Mapping[str, int | None] | None) -> None:
+    """Write how a mass send ended onto ``row`` (a ``MassSend``, or a bulletin's ``BulletinWeChatReport``): the
+    status, WeChat's numbers when it gave them (``/message/mass/get`` gives none), and when it was first heard."""
+    row.status = status[:64]
+    if counts is not None:
+        for name, column in MASS_COUNTS.items():
+            setattr(row, column, counts[name])
+    row.finished_at = row.finished_at or utcnow()

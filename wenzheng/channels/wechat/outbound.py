@@ -28,7 +28,7 @@ from wenzheng.channels.wechat.errors import (
     WeChatApiError,
     is_retryable,
 )
-from wenzheng.channels.wechat.models import AccountType, MassSend
+from wenzheng.channels.wechat.models import MASS_COUNTS, AccountType, MassSend, note_mass_outcome
 from wenzheng.channels.wechat.tokens import binding_for, call_with_token
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.config import get_settings
@@ -58,6 +58,15 @@ BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # WeChat's days a
 MASS_SEND_MSGTYPES = ("text", "mpnews", "voice", "mpvideo", "image")
 MASS_TEXT_MAX = 5000
 MEDIA_LIMITS = {"image": 2 * 1024 * 1024, "voice": 2 * 1024 * 1024, "video": 10 * 1024 * 1024, "thumb": 64 * 1024}
+
+
+# WeChat pushes MASSSENDJOBFINISH once (retried three times within 15 s), so a server that was down or
+# unreachable then never hears how a mass send ended. Each mass send is asked about (/message/mass/get) 15 minutes
+# after WeChat took it, unless the event has come by then, and again while WeChat answers SENDING: about a day
+# and a half in all, by when a send still going is not one anybody waits for.
+MASS_CHECKS = tuple(dt.timedelta(minutes=m) for m in (15, 30, 60, 120, 240, 480, 960))
+# /message/mass/get's msg_status, as MASSSENDJOBFINISH's Status says it (SENDING is not an outcome).
+POLLED_STATUSES = {"SEND_SUCCESS": "send success", "SEND_FAIL": "send fail", "DELETE": "deleted"}
 
 
 class MassSendState:
@@ -457,6 +466,7 @@ def submit_mass_send(session: Session, mass_send: MassSend) -> None:
     mass_send.state = MassSendState.SUBMITTED
     mass_send.wechat_msg_id = str(answer["msg_id"])
     mass_send.submitted_at = utcnow()
+    schedule_mass_check(session, account, mass_send.wechat_msg_id)
 
 
 def _sendall(token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -496,41 +506,67 @@ def record_mass_send_finished(session: Session, account: Account, fields: Mappin
     None when the MsgID is not one of ours (a send made in WeChat's own console). Recording the same
     event twice gives the same result.
     """
-    msg_id = str(fields.get("MsgID") or "")
-    if msg_id:
-        _record_bulletin_report(session, account, msg_id, fields)
+    counts = {name: _count(fields, name) for name in MASS_COUNTS}
+    return _record_mass_outcome(session, account, str(fields.get("MsgID") or ""), str(fields.get("Status", "")), counts)
+
+
+def _record_mass_outcome(
+    session: Session, account: Account, msg_id: str, status: str, counts: Mapping[str, int | None] | None
+) -> MassSend | None:
+    from wenzheng.bulletins.refusals import record_wechat_report  # bulletins build on this module, not the reverse
+
+    if not msg_id:
+        return None
+    record_wechat_report(session, account.id, msg_id, status, counts)
     mass_send = session.scalars(
         select(MassSend).where(MassSend.account_id == account.id, MassSend.wechat_msg_id == msg_id)
     ).first()
-    if not msg_id or mass_send is None:
+    if mass_send is None:
         return None
-    mass_send.status = str(fields.get("Status", ""))[:64]
-    mass_send.total_count = _count(fields, "TotalCount")
-    mass_send.filter_count = _count(fields, "FilterCount")
-    mass_send.sent_count = _count(fields, "SentCount")
-    mass_send.error_count = _count(fields, "ErrorCount")
+    note_mass_outcome(mass_send, status, counts)
     mass_send.state = MassSendState.FINISHED
-    mass_send.finished_at = mass_send.finished_at or utcnow()
     return mass_send
 
 
-def _record_bulletin_report(session: Session, account: Account, msg_id: str, fields: Mapping[str, Any]) -> None:
-    """The same report for a bulletin's mass send (its sendall, or one of its OpenID lists), where it is one."""
-    from wenzheng.bulletins.models import BulletinWeChatReport  # bulletins build on this module, not the reverse
+def schedule_mass_check(session: Session, account: Account, msg_id: str, check: int = 0) -> None:
+    """Ask WeChat for a mass send's outcome later, in case its MASSSENDJOBFINISH never comes (see MASS_CHECKS)."""
+    if check < len(MASS_CHECKS):
+        payload = {"account_id": account.id, "msg_id": msg_id, "check": check}
+        run_after = utcnow() + MASS_CHECKS[check]
+        queue.enqueue(session, "wechat.check_mass_send", payload, agency_id=account.agency_id, run_after=run_after)
 
-    report = session.scalars(
-        select(BulletinWeChatReport).where(
-            BulletinWeChatReport.account_id == account.id, BulletinWeChatReport.msg_id == msg_id
-        )
-    ).first()
-    if report is None:
-        return
-    report.status = str(fields.get("Status", ""))[:64]
-    report.total_count = _count(fields, "TotalCount")
-    report.filter_count = _count(fields, "FilterCount")
-    report.sent_count = _count(fields, "SentCount")
-    report.error_count = _count(fields, "ErrorCount")
-    report.finished_at = report.finished_at or utcnow()
+
+def check_mass_send(session: Session, account: Account, msg_id: str, check: int) -> str | None:
+    """POST /cgi-bin/message/mass/get for a mass send WeChat has not reported; the status recorded, if any.
+
+    SEND_SUCCESS, SEND_FAIL and DELETE are recorded as the event would (without its numbers, which this answer
+    does not give); SENDING, or a state we do not know, is asked about again later. Nothing is asked once the
+    event has come.
+    """
+    if not _awaiting_outcome(session, account.id, msg_id):
+        return None
+    body = {"msg_id": int(msg_id) if msg_id.isdigit() else msg_id}
+    answer = call_with_token(session, account, lambda token: api.post_json("/cgi-bin/message/mass/get", token, body))
+    status = POLLED_STATUSES.get(str(answer.get("msg_status", "")))
+    if status is None:
+        schedule_mass_check(session, account, msg_id, check + 1)
+        return None
+    _record_mass_outcome(session, account, msg_id, status, None)
+    return status
+
+
+def _awaiting_outcome(session: Session, account_id: int, msg_id: str) -> bool:
+    from wenzheng.bulletins.models import BulletinWeChatReport
+
+    waiting_send = select(MassSend.id).where(
+        MassSend.account_id == account_id, MassSend.wechat_msg_id == msg_id, MassSend.state == MassSendState.SUBMITTED
+    )
+    waiting_report = select(BulletinWeChatReport.id).where(
+        BulletinWeChatReport.account_id == account_id,
+        BulletinWeChatReport.msg_id == msg_id,
+        BulletinWeChatReport.finished_at.is_(None),
+    )
+    return session.scalar(waiting_send.union_all(waiting_report).limit(1)) is not None
 
 
 def _count(fields: Mapping[str, Any], name: str) -> int | None:

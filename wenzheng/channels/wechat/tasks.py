@@ -66,6 +66,21 @@ def mass_send(session: Session, job: Job) -> None:
         outbound.submit_mass_send(session, record)
 
 
+@task("wechat.check_mass_send")
+def check_mass_send(session: Session, job: Job) -> None:
+    """Ask WeChat how a mass send ended (payload {"account_id", "msg_id", "check"}) when it has not said."""
+    account = session.get(Account, int(job.payload["account_id"]))
+    if account is None:
+        return
+    try:
+        outbound.check_mass_send(session, account, str(job.payload["msg_id"]), int(job.payload.get("check", 0)))
+    except WeChatApiError as error:
+        if is_retryable(error):
+            raise
+        # Refused for good (no such msg_id, the API not granted): the send stays "waiting for WeChat's report".
+        logger.warning("mass send %s: WeChat will not say how it ended: %s", job.payload["msg_id"], error.message)
+
+
 def _give_up_custom(session: Session, job: Job) -> None:
     delivery.give_up(session, int(job.payload["message_id"]))
 

@@ -41,6 +41,7 @@ from wenzheng.bulletins.actions import (
 from wenzheng.bulletins.audience import CHANNELS, REGION_CODE, account_tags, clean_audience, count_audience, region_name
 from wenzheng.bulletins.fanout import bulletin_url
 from wenzheng.bulletins.models import Bulletin, BulletinKind, BulletinState
+from wenzheng.bulletins.refusals import verdict_key
 from wenzheng.bulletins.senders import Content, sms_text, wechat_text
 from wenzheng.bulletins.stats import (
     SentSeries,
@@ -536,6 +537,7 @@ def _bulletin_page(
         "chart": sent_chart(sent_over_time(db, bulletin.id), agency.timezone),
         "reasons": failure_reasons(db, bulletin.id),
         "wechat_report": wechat_report(db, bulletin.id),
+        "verdict_key": verdict_key,
         "may": allowed_actions(actor, bulletin),
         "published": bulletin.state in BulletinState.PUBLISHED,
         "cap": cap,
