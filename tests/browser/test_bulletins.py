@@ -12,8 +12,10 @@ import httpx
 from sqlalchemy.orm import Session
 
 from tests.browser.test_console import _log_in
+from tests.wechat.conftest import fake_wechat_server, wechat  # noqa: F401 - the local WeChat API
+from tests.wechat.fake_api import FakeWeChat
 from wenzheng.bulletins.cap import parse_alert
-from wenzheng.demo import seed_demo
+from wenzheng.demo import DEMO_WECHAT, seed_demo
 
 # A link with the download attribute, clicked: how a person saves the CAP document from the page.
 DOWNLOAD = """href => {
@@ -112,3 +114,31 @@ def test_a_bulletin_wechat_refused_says_so_at_the_top_of_its_report(
     assert "微信判定内容涉嫌广告" in refused.inner_text() and "err(10001)" in refused.inner_text()
     refused.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "console-bulletin-wechat-refused.png"), full_page=True)
+
+
+def test_an_operator_sees_a_draft_on_their_own_wechat_before_it_goes_out(
+    db: Session,
+    live_server: str,
+    browser: Any,
+    screenshots: Path,
+    wechat: FakeWeChat,  # noqa: F811 - the fixture imported above
+) -> None:
+    from sqlalchemy import select
+
+    from wenzheng.bulletins.models import Bulletin
+
+    wechat.register_app(DEMO_WECHAT["app_id"], DEMO_WECHAT["app_secret"])
+    seed_demo(db)
+    draft = db.scalars(select(Bulletin).where(Bulletin.title == "志愿者招募")).one()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server, "yaan-operator")
+    page.goto(f"{live_server}/console/bulletins/{draft.id}")
+
+    page.fill("#wechat-preview input[name=wechat_name]", "zhangwei_2013")
+    page.click("#wechat-preview button[type=submit]")
+
+    page.wait_for_selector("text=预览已发到该微信号")
+    [call] = wechat.calls("/cgi-bin/message/mass/preview")
+    assert call.json["towxname"] == "zhangwei_2013" and "【志愿者招募】" in call.json["text"]["content"]
+    assert page.is_visible("ol.timeline li:has-text('发送微信预览给 zhangwei_2013')")
+    page.screenshot(path=str(screenshots / "console-bulletin-wechat-preview.png"), full_page=True)

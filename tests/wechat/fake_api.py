@@ -130,6 +130,7 @@ class FakeApp:
                 Route("/cgi-bin/message/mass/sendall", self.mass_sendall, methods=["POST"]),
                 Route("/cgi-bin/message/mass/send", self.mass_send_list, methods=["POST"]),
                 Route("/cgi-bin/message/mass/get", self.mass_get, methods=["POST"]),
+                Route("/cgi-bin/message/mass/preview", self.mass_preview, methods=["POST"]),
                 Route("/cgi-bin/message/template/send", self.template_send, methods=["POST"]),
                 Route("/cgi-bin/media/upload", self.media_upload, methods=["POST"]),
                 Route("/cgi-bin/media/get", self.media_get, methods=["GET"]),
@@ -262,6 +263,16 @@ class FakeApp:
         if not isinstance(msg_id, int) or not known:
             return _error(40003, "invalid msg_id")
         return JSONResponse({"msg_id": msg_id, "msg_status": status})
+
+    async def mass_preview(self, request: Request) -> Response:
+        """POST /cgi-bin/message/mass/preview: to one user, by OpenID (touser) or WeChat ID (towxname)."""
+        recorded = await self._record(request)
+        refusal = self._refusal(recorded)
+        if refusal is not None:
+            return refusal
+        if not (recorded.json.get("touser") or recorded.json.get("towxname")):
+            return _error(40003, "invalid openid")
+        return JSONResponse({"errcode": 0, "errmsg": "preview success", "msg_id": self.state.next_id()})
 
     async def template_send(self, request: Request) -> Response:
         recorded = await self._record(request)

@@ -8,6 +8,7 @@ the fan-out at once, or at the scheduled time. Every action is audited and commi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ from wenzheng.jobs import queue
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
 from wenzheng.validation import clean_text
+
+# Before it goes out, a bulletin can be seen on one's own WeChat as followers will see it.
+PREVIEWABLE = (BulletinState.DRAFT, BulletinState.PENDING, BulletinState.SCHEDULED)
+WECHAT_NAME = re.compile(r"[A-Za-z][-_A-Za-z0-9]{5,19}")
 
 SCHEDULER = Actor.system("scheduler")
 TITLE_MAX = 64  # a WeChat news title, and what a phone shows of a notification
@@ -269,6 +274,47 @@ def _require_editor(actor: Actor, bulletin: Bulletin) -> None:
     role = actor.require_role(bulletin.agency_id, Role.OPERATOR)
     if not role.at_least(Role.SUPERVISOR) and actor.user_id != bulletin.author_id:
         raise Forbidden("Only its author or a supervisor can change this bulletin.", code="bulletin_not_author")
+
+
+def do_preview_on_wechat(session: Session, actor: Actor, bulletin: Bulletin, *, wechat_name: str) -> str:
+    """Send the bulletin's WeChat copy to one person's WeChat (their WeChat ID, 微信号) before it is sent; audited
+    with whom it went to; commits. The cleaned WeChat ID is returned.
+
+    Operators and up, while the bulletin is a draft, waits for approval or is scheduled. WeChat's refusal (an ID it
+    does not know, WeChat busy) is a Conflict with WeChat's code and words.
+    """
+    from wenzheng.bulletins.fanout import content_stub
+    from wenzheng.bulletins.senders import wechat_text
+    from wenzheng.channels.wechat.errors import WeChatApiError
+    from wenzheng.channels.wechat.outbound import send_mass_preview
+
+    actor.require_role(bulletin.agency_id, Role.OPERATOR)
+    _require_state(bulletin, PREVIEWABLE, "previewed")
+    name = clean_wechat_name(wechat_name)
+    account = session.get_one(Account, bulletin.account_id)
+    try:
+        send_mass_preview(session, account, name, wechat_text(content_stub(bulletin, account)))
+    except WeChatApiError as error:
+        session.commit()  # a refreshed access token is worth keeping
+        raise Conflict(
+            f"WeChat did not send the preview: {error.message}", code=error.code, details=error.details
+        ) from error
+    _audit(session, actor, bulletin, "wechat_preview", {"wechat_name": name})
+    session.commit()
+    return name
+
+
+def clean_wechat_name(value: str) -> str:
+    """A WeChat ID as WeChat allows one: 6–20 letters, digits, _ or -, starting with a letter."""
+    name = (value or "").strip()
+    if not WECHAT_NAME.fullmatch(name):
+        raise InvalidInput(
+            "A WeChat ID (微信号) is 6–20 letters, digits, _ or -, and starts with a letter: see 我 → 个人信息 in "
+            "WeChat. A phone number or a nickname will not do.",
+            code="invalid_wechat_name",
+            details={"field": "wechat_name"},
+        )
+    return name
 
 
 def _require_state(bulletin: Bulletin, allowed: tuple[str, ...], doing: str) -> None:

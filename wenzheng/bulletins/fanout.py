@@ -137,7 +137,7 @@ def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:
             account_id=bulletin.account_id,
             client_msg_id=f"wz-bulletin-{bulletin.id}",
             msgtype="text",
-            content=wechat_text(_content_stub(bulletin, account))[:2000],
+            content=wechat_text(content_stub(bulletin, account))[:2000],
             state=MassSendState.QUEUED if everyone else MassSendState.SUBMITTED,
         )
     )
@@ -217,7 +217,7 @@ def _content(
     session: Session, bulletin: Bulletin, progress: BulletinFanout, recipients: Sequence[Recipient]
 ) -> Content:
     account = session.get_one(Account, bulletin.account_id)
-    content = _content_stub(bulletin, account)
+    content = content_stub(bulletin, account)
     channels = {r.channel for r in recipients}
     extra: dict[str, Any] = {}
     if "sms" in channels or progress.wechat_mode == WeChatMode.FALLBACK:
@@ -233,7 +233,8 @@ def _content(
     return Content(**{**content.__dict__, **extra})
 
 
-def _content_stub(bulletin: Bulletin, account: Account) -> Content:
+def content_stub(bulletin: Bulletin, account: Account) -> Content:
+    """What every channel's copy is made from (the text of a WeChat, SMS or mail copy; see bulletins.senders)."""
     return Content(
         bulletin_id=bulletin.id,
         account_id=account.id,

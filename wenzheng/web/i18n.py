@@ -736,6 +736,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bulletin_state.sent": ("已发送", "Sent"),
     "bulletin_state.cancelled": ("已撤销", "Cancelled"),
     "bulletin_event.create": ("撰写", "wrote it"),
+    "bulletin_event.wechat_preview": ("发送微信预览给", "sent a WeChat preview to"),
+    "bulletin_event.wechat_refused": ("微信拒绝了群发", "WeChat refused the mass send"),
     "bulletin_event.update": ("修改", "edited it"),
     "bulletin_event.submit": ("提交审批", "submitted it"),
     "bulletin_event.return": ("退回修改", "sent it back"),
@@ -843,6 +845,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "WeChat refused this bulletin's mass send, and its WeChat followers did not get it:",
     ),
     "bulletins.wechat_refused_end": ("。", "."),
+    "bulletins.wechat_preview": ("在微信上预览", "Preview on WeChat"),
+    "bulletins.wechat_preview_hint": (
+        "发给一个微信号，看看关注者收到的样子。预览不占用群发次数，也不会发给其他人。",
+        "Sends it to one WeChat ID, to see it as followers will. A preview uses none of the mass sends and goes to "
+        "nobody else.",
+    ),
+    "bulletins.wechat_name": ("微信号", "WeChat ID"),
+    "bulletins.wechat_preview_send": ("发送预览", "Send the preview"),
+    "notice.bulletin_previewed": (
+        "预览已发到该微信号，请在微信中查看。",
+        "The preview went to that WeChat ID: look in WeChat.",
+    ),
     "bulletins.wechat_refused_next": (
         "留有手机号或邮箱的关注者已改用短信或邮件发送（见下方各渠道数字）；没有其他联系方式的记为失败。"
         "请修改措辞后另发一条公告，或在公众号页面和订阅源发布。",

@@ -469,6 +469,13 @@ def submit_mass_send(session: Session, mass_send: MassSend) -> None:
     schedule_mass_check(session, account, mass_send.wechat_msg_id)
 
 
+def send_mass_preview(session: Session, account: Account, wechat_name: str, text: str) -> None:
+    """POST /cgi-bin/message/mass/preview: a text mass message to one WeChat user, by their WeChat ID (微信号), to
+    see it as followers will before it goes to all of them. It uses none of the mass-send quota."""
+    body = {"towxname": wechat_name, "msgtype": "text", "text": {"content": text}}
+    call_with_token(session, account, lambda token: api.post_json("/cgi-bin/message/mass/preview", token, body))
+
+
 def _sendall(token: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         return api.post_json("/cgi-bin/message/mass/sendall", token, body)

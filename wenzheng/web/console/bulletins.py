@@ -28,11 +28,13 @@ from wenzheng.audit.models import AuditEvent
 from wenzheng.bulletins import cap
 from wenzheng.bulletins.access import bulletin_for, bulletins_of_account, published_bulletin
 from wenzheng.bulletins.actions import (
+    PREVIEWABLE,
     TITLE_MAX,
     Draft,
     do_approve_bulletin,
     do_cancel_bulletin,
     do_create_bulletin,
+    do_preview_on_wechat,
     do_return_bulletin,
     do_send_alert_alone,
     do_submit_bulletin,
@@ -52,6 +54,7 @@ from wenzheng.bulletins.stats import (
     wechat_report,
 )
 from wenzheng.channels.sms.segments import measure
+from wenzheng.channels.wechat.models import WeChatBinding
 from wenzheng.errors import InvalidInput, NotFound, WenzhengError
 from wenzheng.staff.access import actor_names
 from wenzheng.staff.actor import Actor
@@ -81,7 +84,19 @@ CODE_FIELDS = {
     "bulletin_bad_schedule": "scheduled_for",
     "bulletin_schedule_past": "scheduled_for",
 }
-TIMELINE_VERBS = ("create", "update", "submit", "return", "approve", "send_alone", "start", "sent", "cancel")
+TIMELINE_VERBS = (
+    "create",
+    "update",
+    "submit",
+    "return",
+    "approve",
+    "send_alone",
+    "start",
+    "sent",
+    "cancel",
+    "wechat_preview",
+    "wechat_refused",
+)
 CHART_WIDTH, CHART_HEIGHT = 600, 160
 
 
@@ -538,12 +553,20 @@ def _bulletin_page(
         "reasons": failure_reasons(db, bulletin.id),
         "wechat_report": wechat_report(db, bulletin.id),
         "verdict_key": verdict_key,
+        "wechat_preview": _may_preview_on_wechat(db, actor, bulletin),
         "may": allowed_actions(actor, bulletin),
         "published": bulletin.state in BulletinState.PUBLISHED,
         "cap": cap,
         "refused": refused,
     }
     return render(request, "console/bulletin.html", context, status_code=refused.status if refused else 200)
+
+
+def _may_preview_on_wechat(db: Session, actor: Actor, bulletin: Bulletin) -> bool:
+    role = actor.role_in(bulletin.agency_id)
+    if role is None or not role.at_least(Role.OPERATOR) or bulletin.state not in PREVIEWABLE:
+        return False
+    return db.scalar(select(WeChatBinding.id).where(WeChatBinding.account_id == bulletin.account_id)) is not None
 
 
 def allowed_actions(actor: Actor, bulletin: Bulletin) -> dict[str, bool]:
@@ -668,6 +691,19 @@ def send_bulletin_now(
 ) -> Response:
     bulletin = bulletin_for(db, actor, bulletin_id)
     return _act(request, db, actor, bulletin, partial(do_send_alert_alone, db, actor, bulletin), "bulletin_sending")
+
+
+@router.post("/bulletins/{bulletin_id}/wechat-preview")
+def preview_bulletin_on_wechat(
+    request: Request,
+    bulletin_id: int,
+    wechat_name: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    bulletin = bulletin_for(db, actor, bulletin_id)
+    action = partial(do_preview_on_wechat, db, actor, bulletin, wechat_name=wechat_name)
+    return _act(request, db, actor, bulletin, action, "bulletin_previewed")
 
 
 @router.post("/bulletins/{bulletin_id}/cancel")
