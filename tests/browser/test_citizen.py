@@ -84,3 +84,32 @@ def test_following_by_sms_with_a_county_on_a_phone(
     follower = db.execute(select(Follower).where(Follower.handle == "+8613900139002")).scalar_one()
     assert (follower.channel, follower.region_code) == ("sms", "511827")
     page.close()
+
+
+def test_following_by_mail_is_confirmed_on_a_phone_from_the_link_in_the_answer(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from urllib.parse import urlsplit
+
+    from wenzheng.accounts.models import Account
+    from wenzheng.followers.confirmations import FollowRequest, confirm_url
+    from wenzheng.followers.models import Follower
+
+    seed_demo(db)
+    account = db.scalars(select(Account).where(Account.slug == "yaan")).one()
+    # The link the answer to 「关注 宝兴县」 by mail carries (followers.confirmations).
+    link = urlsplit(confirm_url("yaan", FollowRequest(account.id, "li.si@example.com", "地区 宝兴县")))
+    page = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page.goto(f"{live_server}{link.path}")
+    assert "l***@example.com" in page.inner_text("#confirm-follow")
+    assert db.execute(select(Follower).where(Follower.handle == "li.si@example.com")).first() is None
+
+    page.click("#confirm-follow button")
+
+    page.wait_for_selector("text=已关注，公告将通过邮件发送到")
+    assert "宝兴县" in page.inner_text("#confirm-follow")
+    page.screenshot(path=str(screenshots / "citizen-follow-by-mail-confirmed.png"), full_page=True)
+    db.expire_all()
+    follower = db.execute(select(Follower).where(Follower.handle == "li.si@example.com")).scalar_one()
+    assert (follower.channel, follower.state, follower.region_code) == ("email", "following", "511827")
+    page.close()

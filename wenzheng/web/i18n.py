@@ -153,6 +153,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "想重新接收，给本账号发一封写着「关注」的邮件即可。",
         "To get them again, mail this account the word 关注.",
     ),
+    "citizen.confirm_follow_title": ("确认关注", "Confirm you follow"),
+    "citizen.confirm_follow_hint": (
+        "确认后，本账号的公告将通过邮件发送到：",
+        "Once you confirm, this account's bulletins will be mailed to",
+    ),
+    "citizen.confirm_follow_button": ("确认关注", "Confirm"),
+    "citizen.follow_confirmed": ("已关注，公告将通过邮件发送到：", "You follow it: bulletins will be mailed to"),
+    "citizen.follow_confirmed_region": ("所在地：", "Your county:"),
+    "citizen.follow_confirmed_hint": (
+        "回复本账号任一封邮件「退订」即可取消；写「地区 宝兴县」可收到所在地的预警。",
+        "Mail it 退订 to stop; write 「地区 宝兴县」 (your county) to get its local alerts.",
+    ),
     "citizen.followed": ("已关注，公告将通过短信发送给您。", "Followed: bulletins will come to you by SMS."),
     "citizen.bulletins": ("公告", "Bulletins"),
     "citizen.no_bulletins": ("暂无公告。", "No bulletins yet."),

@@ -34,6 +34,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # A bulletin mail's unsubscribe link: it names the follower with an HMAC under the secret key.
         ("GET", "/c/{account}/unsubscribe/{token}"),
         ("POST", "/c/{account}/unsubscribe/{token}"),
+        # Following by mail, confirmed: the link carries the sealed request (followers.confirmations).
+        ("GET", "/c/{account}/follow/{token}"),
+        ("POST", "/c/{account}/follow/{token}"),
         # What an account published is public: its bulletins, their feeds and the alerts' CAP documents.
         ("GET", "/c/{account}/bulletins.atom"),
         ("GET", "/c/{account}/alerts.atom"),

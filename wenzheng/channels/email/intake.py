@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 from functools import partial
 
 from PIL import Image, UnidentifiedImageError
@@ -26,7 +27,9 @@ from wenzheng.channels.email.tasks import ACKNOWLEDGE_TASK
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.db import utcnow
 from wenzheng.errors import PayloadTooLarge
+from wenzheng.followers.confirmations import CONFIRM_DAYS, FollowRequest, confirm_url
 from wenzheng.followers.keywords import follow_words
+from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Accepted, Reply, accept
 from wenzheng.intake.inbound import FollowAction, Inbound
@@ -42,6 +45,10 @@ FOLLOWED = (
     "回复「退订」可随时取消。"
 )
 UNFOLLOWED = "您已退订「{account}」，不会再通过邮件收到其公告。回复「关注」可重新关注。"
+CONFIRM_FOLLOW = (
+    "有人用您的邮箱地址请求关注「{account}」的公告。如是您本人，请在 {days} 天内打开下面的链接确认：\n{url}\n"
+    "如不是您，请忽略本邮件：不确认就不会收到任何公告。"
+)
 
 
 def deliver(raw: bytes, recipients: list[str], *, envelope_sender: str | None = None) -> list[Accepted]:
@@ -68,12 +75,31 @@ def accept_mail(session: Session, account: Account, parsed: ParsedMail, *, recip
     """Store the mail once for ``account`` (uncommitted), threaded into the conversation it continues."""
     parent = conversation_of(session, account, parsed)
     inbound = to_inbound(parsed, recipient=recipient, parent=parent)
+    if inbound.follow_action in (FollowAction.FOLLOW, FollowAction.PLACE) and not _follows(
+        session, account, parsed.sender
+    ):
+        # Anyone can write any From address: a new follower confirms by a link only the address's owner receives.
+        inbound = replace(inbound, event=FollowAction.REQUEST, follow_action=None)
     return accept(
         session,
         account,
         inbound,
-        decide_reply=partial(_decide_reply, parent=parent),
+        decide_reply=partial(_decide_reply, parent=parent, sender=parsed.sender),
         side_effect=partial(_on_new_mail, parsed=parsed),
+    )
+
+
+def _follows(session: Session, account: Account, sender: str) -> bool:
+    return (
+        session.scalar(
+            select(Follower.id).where(
+                Follower.account_id == account.id,
+                Follower.channel == CHANNEL,
+                Follower.handle == sender,
+                Follower.state == FollowerState.FOLLOWING,
+            )
+        )
+        is not None
     )
 
 
@@ -164,7 +190,13 @@ def _citizen_of_sender(session: Session, account: Account, sender: str) -> int |
     ).scalar_one_or_none()
 
 
-def _decide_reply(session: Session, account: Account, message: Message, *, parent: Message | None) -> Reply | None:
+def _decide_reply(
+    session: Session, account: Account, message: Message, *, parent: Message | None, sender: str
+) -> Reply | None:
+    if message.event == FollowAction.REQUEST:
+        request = FollowRequest(account.id, sender, message.location_label or "")
+        url = confirm_url(account.slug, request)
+        return text_reply(CONFIRM_FOLLOW.format(account=account.name, days=CONFIRM_DAYS, url=url))
     if message.event == FollowAction.FOLLOW:
         named = region_request(message.location_label or "")
         return text_reply(FOLLOWED.format(account=account.name, region=region_reply(named) if named else ""))

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from wenzheng.accounts.models import Account
 from wenzheng.attachments.store import get_store
 from wenzheng.bulletins.access import published_bulletin, published_bulletins
+from wenzheng.bulletins.audience import region_name
 from wenzheng.bulletins.live import as_event, broadcaster
 from wenzheng.cases.followup import rating_prompt
 from wenzheng.channels.status import message_by_status_token, status_url
@@ -33,6 +34,7 @@ from wenzheng.citizens.privacy import mask_handle
 from wenzheng.config import get_settings
 from wenzheng.db import session_scope
 from wenzheng.errors import BadRequest, NotFound
+from wenzheng.followers.confirmations import confirm_follow, request_of_link
 from wenzheng.followers.links import follower_of_link, unsubscribe_by_link
 from wenzheng.followers.models import FollowerState
 from wenzheng.intake.writer import intake_writer
@@ -212,6 +214,32 @@ def _unsubscribe(account: str, token: str) -> tuple[Account, str]:
         found = account_by_slug(session, account)
         follower = unsubscribe_by_link(session, found, token)
         return found, mask_handle("email", follower.handle)
+
+
+@router.get("/{account}/follow/{token}")
+def citizen_confirm_follow_page(request: Request, account: str, token: str) -> Response:
+    """What the link in the answer to 关注 by mail opens: which address will follow what, and a button (nothing
+    changes yet: mail scanners open links)."""
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+        asked = request_of_link(found, token)
+    context = {"account": found, "token": token, "done": False, "address": mask_handle("email", asked.address)}
+    return render(request, "citizen/follow_confirm.html", context)
+
+
+@router.post("/{account}/follow/{token}")
+async def citizen_confirm_follow(request: Request, account: str, token: str) -> Response:
+    found, address, region = await run_in_threadpool(_confirm_follow, account, token)
+    context = {"account": found, "token": token, "done": True, "address": address, "region": region}
+    return render(request, "citizen/follow_confirm.html", context)
+
+
+def _confirm_follow(account: str, token: str) -> tuple[Account, str, str]:
+    with session_scope() as session:
+        found = account_by_slug(session, account)
+        follower = confirm_follow(session, found, token)
+        region = region_name(follower.region_code) if follower.region_code else ""
+        return found, mask_handle("email", follower.handle), region
 
 
 @router.post("/{account}/follow")
