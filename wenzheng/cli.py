@@ -71,6 +71,30 @@ def worker(
     run_worker(get_settings(), once=once, imports=tuple(imports))
 
 
+secrets_app = typer.Typer(no_args_is_help=True, help="Stored secrets and the secret key.")
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("reseal")
+@friendly
+def secrets_reseal() -> None:
+    """Seal every stored secret with WENZHENG_SECRET_KEY, after changing it (old keys in WENZHENG_PREVIOUS_SECRET_KEYS).
+
+    Afterwards the previous keys are needed only for links already sent (unsubscribe, follow confirmations).
+    """
+    from wenzheng.db import session_scope
+    from wenzheng.secrets_rotation import reseal_stored_secrets
+    from wenzheng.staff.actor import Actor
+
+    with session_scope() as session:
+        report = reseal_stored_secrets(session, Actor.system("cli"))
+    out.print(f"resealed {report.resealed} stored secret(s) with the current key")
+    if report.unreadable:
+        for what in report.unreadable:
+            err.print(f"cannot open the {escape(what)}: no key opens it; enter it again in the console")
+        raise typer.Exit(1)
+
+
 @app.command("create-agency")
 @friendly
 def create_agency(slug: str, name: str, timezone: str = typer.Option("Asia/Shanghai")) -> None:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     mode: Mode = Mode.DEVELOPMENT
     database_url: str = "sqlite:///./var/wenzheng.db"
     secret_key: str = DEFAULT_SECRET_KEY
+    # Earlier secret keys, comma-separated, while a new one takes over: what they sealed and signed still opens
+    # (channel secrets, unsubscribe and confirmation links); `wenzheng secrets reseal` then moves the stored
+    # secrets to the new key, after which they can be dropped. Never logged.
+    previous_secret_keys: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     base_url: str = "http://127.0.0.1:8000"
@@ -99,6 +103,12 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION and len(self.secret_key) < 32:
             raise ValueError("WENZHENG_SECRET_KEY must be at least 32 characters in production mode")
         return self
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The secret key, then the previous ones: the first signs and seals, any of them verifies and opens."""
+        previous = (key.strip() for key in self.previous_secret_keys.split(","))
+        return tuple(dict.fromkeys([self.secret_key, *(key for key in previous if key)]))
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,12 +9,10 @@ shows a page; the page's button follows (mail scanners open every link they see)
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken, MultiFernet
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
@@ -24,6 +22,7 @@ from wenzheng.errors import NotFound
 from wenzheng.followers.actions import apply_follow_action
 from wenzheng.followers.models import Follower
 from wenzheng.intake.inbound import FollowAction, Inbound
+from wenzheng.vault import keyed_fernet
 
 CONFIRM_DAYS = 7
 CHANNEL = "email"
@@ -80,6 +79,5 @@ def confirm_follow(session: Session, account: Account, token: str) -> Follower:
     return follower
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"wenzheng-follow-confirm:" + get_settings().secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+def _fernet() -> MultiFernet:
+    return keyed_fernet(b"wenzheng-follow-confirm:")

@@ -36,7 +36,7 @@ def follower_of_link(session: Session, account: Account, token: str) -> Follower
     """The follower an unsubscribe link names; NotFound for a link that is not one of ours for this account."""
     number, _, mac = token.partition(".")
     follower = session.get(Follower, int(number)) if number.isdigit() and len(number) <= 18 else None
-    if follower is None or follower.account_id != account.id or not hmac.compare_digest(mac, _mac(follower.id)):
+    if follower is None or follower.account_id != account.id or not _valid_mac(mac, follower.id):
         raise NotFound("This unsubscribe link is not valid; reply 退订 to one of our mails instead.", code="bad_link")
     return follower
 
@@ -49,7 +49,12 @@ def unsubscribe_by_link(session: Session, account: Account, token: str) -> Follo
     return follower
 
 
-def _mac(follower_id: int) -> str:
-    key = get_settings().secret_key.encode()
-    digest = hmac.new(key, _PURPOSE + str(follower_id).encode(), hashlib.sha256).digest()
+def _mac(follower_id: int, key: str | None = None) -> str:
+    secret = (key or get_settings().secret_key).encode()
+    digest = hmac.new(secret, _PURPOSE + str(follower_id).encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:_MAC_CHARS]
+
+
+def _valid_mac(mac: str, follower_id: int) -> bool:
+    """Signed with the secret key or a previous one: links in mails sent before a key change keep working."""
+    return any(hmac.compare_digest(mac, _mac(follower_id, key)) for key in get_settings().secret_keys)
