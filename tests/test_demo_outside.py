@@ -111,3 +111,19 @@ def test_the_demo_wechat_refuses_a_mass_send_that_reads_like_advertising() -> No
             for msg_id in (refused, carried)
         }
     assert states == {refused: "SEND_FAIL", carried: "SEND_SUCCESS"}
+
+
+def test_the_demo_mail_relay_finds_the_follow_confirmation_link_in_a_mail_as_sent() -> None:
+    from email.message import EmailMessage
+
+    from wenzheng.channels.email.intake import CONFIRM_FOLLOW
+    from wenzheng.demo_outside import confirmation_link
+
+    url = "http://127.0.0.1:8000/c/yaan/follow/gAAAAABo-3x_Yz=="
+    mail = EmailMessage()
+    mail["Subject"] = "Re: 关注"
+    mail.set_content(CONFIRM_FOLLOW.format(account="芦山地震救助", days=7, url=url))  # UTF-8, base64 as sent
+
+    assert b"/follow/" not in mail.as_bytes()  # encoded: a search of the raw bytes would not find it
+    assert confirmation_link(mail.as_bytes()) == url
+    assert confirmation_link(b"Subject: hi\r\n\r\nno link here") is None
