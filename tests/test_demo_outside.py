@@ -127,3 +127,18 @@ def test_the_demo_mail_relay_finds_the_follow_confirmation_link_in_a_mail_as_sen
     assert b"/follow/" not in mail.as_bytes()  # encoded: a search of the raw bytes would not find it
     assert confirmation_link(mail.as_bytes()) == url
     assert confirmation_link(b"Subject: hi\r\n\r\nno link here") is None
+
+
+def test_the_demo_sms_gateway_prints_a_follow_code_for_whoever_runs_the_demo(caplog: pytest.LogCaptureFixture) -> None:
+    from fastapi.testclient import TestClient
+
+    from wenzheng.channels.web.submit import FOLLOW_CODE_TEXT
+    from wenzheng.demo_outside import app
+
+    text = FOLLOW_CODE_TEXT.format(account="芦山地震救助", code="042917", minutes=10)
+    with caplog.at_level("INFO", logger="wenzheng.demo.outside"), TestClient(app()) as client:
+        client.post("/sms/send", json={"to": "+8613900139002", "from": "10659020", "text": text})
+        client.post("/sms/send", json={"to": "+8613900139003", "from": "10659020", "text": "【芦山】明日停水"})
+    assert [r.getMessage() for r in caplog.records if "follow code" in r.getMessage()] == [
+        "demo SMS gateway: the follow code in it is 042917"
+    ]

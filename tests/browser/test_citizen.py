@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.citizen.test_web_page import jpeg_with_gps
+from tests.email.servers import wait_for
+from tests.sms.conftest import Gateway, _gateway_server, gateway  # noqa: F401 - the local SMS gateway
 from wenzheng.demo import seed_demo
 from wenzheng.messages.models import Attachment, Message
 
@@ -64,7 +66,11 @@ def test_the_page_works_without_javascript(db: Session, live_server: str, browse
 
 
 def test_following_by_sms_with_a_county_on_a_phone(
-    db: Session, live_server: str, browser: Any, screenshots: Path
+    db: Session,
+    live_server: str,
+    browser: Any,
+    screenshots: Path,
+    gateway: Gateway,  # noqa: F811 - the fixture imported above
 ) -> None:
     from wenzheng.followers.models import Follower
 
@@ -80,6 +86,14 @@ def test_following_by_sms_with_a_county_on_a_phone(
     page.fill("#follow-place", "宝兴")
     page.screenshot(path=str(screenshots / "citizen-follow-county.png"), full_page=True)
     page.click("form[action$='/follow'] button")
+
+    page.wait_for_selector("#follow-code-input")
+    assert "+86139****9002" in page.inner_text("#follow-code")
+    texted = wait_for(lambda: [m["text"] for m in gateway.sent if m["to"] == "+8613900139002"], what="the code")
+    code = texted[0].split("确认码：")[1][:6]
+    page.fill("#follow-code-input", code)
+    page.screenshot(path=str(screenshots / "citizen-follow-code.png"), full_page=True)
+    page.click("#follow-code button")
     page.wait_for_selector("text=已关注")
     follower = db.execute(select(Follower).where(Follower.handle == "+8613900139002")).scalar_one()
     assert (follower.channel, follower.region_code) == ("sms", "511827")

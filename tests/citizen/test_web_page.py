@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import SYSTEM, create_tenant
+from tests.sms.conftest import Gateway
 from wenzheng.attachments.store import get_store
 from wenzheng.channels.sms.actions import do_set_sms_number
 from wenzheng.channels.sms.gateway import sign
@@ -177,8 +178,23 @@ def test_one_citizen_by_sms_and_by_the_web_page(client: TestClient, db: Session)
     assert len(citizens) == 1
 
 
-def test_following_by_phone_with_a_county_and_a_county_that_is_not_one(client: TestClient, db: Session) -> None:
-    slug = _account(db)
+def _sms_account(db: Session) -> str:
+    tenant = create_tenant(db, "w")
+    do_set_sms_number(db, SYSTEM, tenant.account, number="10659020")
+    return tenant.account.slug
+
+
+def _texted_code(gateway: Gateway, number: str) -> str:
+    [sms] = [m for m in gateway.sent if m["to"] == number]
+    match = re.search(r"确认码：(\d{6})", sms["text"])
+    assert match, sms["text"]
+    return match.group(1)
+
+
+def test_following_by_phone_with_a_county_and_a_county_that_is_not_one(
+    client: TestClient, db: Session, gateway: Gateway
+) -> None:
+    slug = _sms_account(db)
     assert 'name="place"' in client.get(f"/c/{slug}").text
     json = {"Accept": "application/json"}
     ambiguous = client.post(f"/c/{slug}/follow", data={"phone": "13900139001", "place": "朝阳"}, headers=json)
@@ -186,19 +202,65 @@ def test_following_by_phone_with_a_county_and_a_county_that_is_not_one(client: T
     assert "北京市 朝阳区" in ambiguous.json()["error"]["message"]
     unknown = client.post(f"/c/{slug}/follow", data={"phone": "13900139001", "place": "不存在县"}, headers=json)
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "region_unknown"
-    assert db.execute(select(Follower)).scalar_one_or_none() is None  # nothing half-done
+    assert not gateway.sent  # nothing half-done: no code texted for a refused form
 
-    response = client.post(
-        f"/c/{slug}/follow", data={"phone": "13900139001", "place": "雅安宝兴"}, follow_redirects=True
-    )
+    asked = client.post(f"/c/{slug}/follow", data={"phone": "13900139001", "place": "雅安宝兴"})
+    assert asked.status_code == 200 and "+86139****9001" in asked.text and 'name="code"' in asked.text
+    assert db.execute(select(Follower)).scalar_one_or_none() is None  # not before the code
+    code = _texted_code(gateway, "+8613900139001")
+    form = {"phone": "+8613900139001", "place": "雅安宝兴", "code": code}
+    response = client.post(f"/c/{slug}/confirm-follow", data=form, follow_redirects=True)
     assert "已关注" in response.text
     follower = db.execute(select(Follower)).scalar_one()
-    assert (follower.handle, follower.region_code) == ("+8613900139001", "511827")
+    assert (follower.handle, follower.region_code, follower.state) == ("+8613900139001", "511827", "following")
 
 
-def test_following_by_phone(client: TestClient, db: Session) -> None:
-    slug = _account(db)
-    response = client.post(f"/c/{slug}/follow", data={"phone": "13900139000"}, follow_redirects=True)
-    assert "已关注" in response.text
+def test_following_by_phone_needs_the_code_texted_to_that_number(
+    client: TestClient, db: Session, gateway: Gateway
+) -> None:
+    slug = _sms_account(db)
+    client.post(f"/c/{slug}/follow", data={"phone": "13900139000"})
+    client.post(f"/c/{slug}/follow", data={"phone": "13900139009"})
+    code = _texted_code(gateway, "+8613900139000")
+    json = {"Accept": "application/json"}
+
+    for phone, typed in (("13900139009", code), ("13900139000", "000000" if code != "000000" else "111111")):
+        wrong = client.post(f"/c/{slug}/confirm-follow", data={"phone": phone, "code": typed}, headers=json)
+        assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "wrong_code"
+    assert db.execute(select(Follower)).scalar_one_or_none() is None
+
+    right = client.post(f"/c/{slug}/confirm-follow", data={"phone": "139 0013 9000", "code": code[:3] + " " + code[3:]})
+    assert right.status_code == 200 and "已关注" in right.text
     follower = db.execute(select(Follower)).scalar_one()
     assert (follower.channel, follower.handle, follower.state) == ("sms", "+8613900139000", "following")
+
+
+def test_wrong_codes_for_one_number_stop_after_ten_in_an_hour_and_codes_after_five(
+    client: TestClient, db: Session, gateway: Gateway
+) -> None:
+    slug = _sms_account(db)
+    json = {"Accept": "application/json"}
+    codes = [client.post(f"/c/{slug}/follow", data={"phone": "13900139007"}, headers=json) for _ in range(6)]
+    assert [r.status_code for r in codes] == [200] * 5 + [429] and len(gateway.sent) == 5
+    answers = [
+        client.post(f"/c/{slug}/confirm-follow", data={"phone": "13900139007", "code": "999999"}, headers=json)
+        for _ in range(11)
+    ]
+    assert [a.json()["error"]["code"] for a in answers] == ["wrong_code"] * 10 + ["too_many_messages"]
+    right = _texted_code_latest(gateway, "+8613900139007")
+    blocked = client.post(f"/c/{slug}/confirm-follow", data={"phone": "13900139007", "code": right}, headers=json)
+    assert blocked.status_code == 429  # even the right code, once the number's tries are spent
+    assert db.execute(select(Follower)).scalar_one_or_none() is None
+
+
+def _texted_code_latest(gateway: Gateway, number: str) -> str:
+    texts = [m["text"] for m in gateway.sent if m["to"] == number]
+    match = re.search(r"确认码：(\d{6})", texts[-1])
+    assert match
+    return match.group(1)
+
+
+def test_an_account_without_sms_cannot_be_followed_by_sms(client: TestClient, db: Session) -> None:
+    slug = _account(db)
+    refused = client.post(f"/c/{slug}/follow", data={"phone": "13900139000"}, headers={"Accept": "application/json"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "sms_not_configured"

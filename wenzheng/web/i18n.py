@@ -138,8 +138,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "citizen.send": ("发送", "Send"),
     "citizen.follow": ("关注", "Follow"),
     "citizen.follow_hint": (
-        "留下手机号，通过短信接收本账号的公告。回复「退订」可随时取消。",
-        "Leave a mobile number to receive this account's bulletins by SMS. Reply STOP at any time.",
+        "留下手机号，输入我们发到这个号码的确认码后，即可通过短信接收本账号的公告。回复「退订」可随时取消。",
+        "Leave a mobile number and enter the code we text to it, to receive this account's bulletins by SMS. "
+        "Reply STOP at any time.",
     ),
     "citizen.follow_button": ("关注", "Follow"),
     "citizen.follow_place": ("所在县区（可选，收到当地的预警）", "Your county (optional: for its alerts)"),
@@ -153,6 +154,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "想重新接收，给本账号发一封写着「关注」的邮件即可。",
         "To get them again, mail this account the word 关注.",
     ),
+    "citizen.follow_code_title": ("输入短信确认码", "Enter the code from the SMS"),
+    "citizen.follow_code_sent": ("确认码已用短信发到", "We texted a code to"),
+    "citizen.follow_code_valid": ("，10 分钟内有效。", "; it works for 10 minutes."),
+    "citizen.follow_code": ("确认码（6 位数字）", "Code (6 digits)"),
+    "citizen.follow_code_button": ("确认关注", "Follow"),
+    "citizen.follow_code_missing": ("没有收到？", "No SMS?"),
+    "citizen.follow_code_again": ("返回重新获取", "Go back and ask again"),
     "citizen.confirm_follow_title": ("确认关注", "Confirm you follow"),
     "citizen.confirm_follow_hint": (
         "确认后，本账号的公告将通过邮件发送到：",

@@ -37,6 +37,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # Following by mail, confirmed: the link carries the sealed request (followers.confirmations).
         ("GET", "/c/{account}/follow/{token}"),
         ("POST", "/c/{account}/follow/{token}"),
+        # Following by SMS from the page, second step: the number, the county and the code texted to it.
+        ("POST", "/c/{account}/confirm-follow"),
         # What an account published is public: its bulletins, their feeds and the alerts' CAP documents.
         ("GET", "/c/{account}/bulletins.atom"),
         ("GET", "/c/{account}/alerts.atom"),

@@ -16,7 +16,7 @@ from wenzheng.channels.sms.phones import normalize_phone
 from wenzheng.channels.web.photos import clean_photo
 from wenzheng.channels.web.throttle import check_and_count
 from wenzheng.config import get_settings
-from wenzheng.errors import InvalidInput, NotFound
+from wenzheng.errors import Conflict, InvalidInput, NotFound
 from wenzheng.intake.actions import accept
 from wenzheng.intake.inbound import Inbound
 from wenzheng.intake.replies import decide_reply
@@ -172,12 +172,44 @@ def accept_follow_up(session: Session, slug: str, token: str, text: str, idempot
     return accept(session, account, inbound, decide_reply=decide_reply).ref or ""
 
 
-def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str = "") -> None:
-    """Follow the account from the web page: its bulletins will come by SMS to this number, and those for the
-    county named in ``place`` (optional: 宝兴县, 雅安宝兴) too. A place that is not one county is refused with
-    what to write instead."""
+FOLLOW_CODE_TEXT = "【{account}】您的关注确认码：{code}，{minutes} 分钟内有效。如非本人操作，请忽略本短信。"
+FOLLOW_CODES_PER_PHONE_PER_HOUR = 5  # texts of codes to one number: the page cannot be used to pester a phone
+FOLLOW_TRIES_PER_PHONE_PER_HOUR = 10  # codes typed for one number, from anywhere: guessing gets ten tries
+
+
+def send_follow_code(session: Session, slug: str, phone: str, ip: str, place: str = "") -> str:
+    """The first step of following by SMS from the web page: check the number and the county (a place that is not
+    one county is refused with what to write instead), then text the number a code (followers.codes). Nothing
+    follows yet: anyone can type any number. Returns the number as normalized."""
+    from wenzheng.channels.sms.access import sms_binding_of
+    from wenzheng.channels.sms.actions import queue_sms
+    from wenzheng.followers.codes import CODE_WINDOW_SECONDS, follow_code
+    from wenzheng.followers.regions import checked_region
+
+    number = normalize_phone(phone)
+    checked_region(place)
+    account = account_by_slug(session, slug)
+    binding = sms_binding_of(session, account)
+    if binding is None:
+        raise Conflict(
+            "This account sends no SMS yet, so it cannot be followed by SMS: follow it on WeChat, or by mail.",
+            code="sms_not_configured",
+        )
+    check_and_count(session, "web-ip", ip, limit=get_settings().web_max_messages_per_address_per_hour)
+    check_and_count(session, "follow-code", number, limit=FOLLOW_CODES_PER_PHONE_PER_HOUR)
+    code = follow_code(account.id, number)
+    text = FOLLOW_CODE_TEXT.format(account=account.name, code=code, minutes=CODE_WINDOW_SECONDS // 60)
+    queue_sms(session, account, to=number, sender=binding.number, text=text, parent_id=None)
+    return number
+
+
+def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str = "", code: str = "") -> None:
+    """Follow the account from the web page with the code texted to the number (send_follow_code): its
+    bulletins will come by SMS to this number, and those for the county named in ``place`` (optional: 宝兴县,
+    雅安宝兴) too. A wrong or old code is refused, and counted (committed) against the address and the number."""
     from wenzheng.citizens.actions import find_or_create_citizen
     from wenzheng.followers.actions import apply_follow_action
+    from wenzheng.followers.codes import code_valid
     from wenzheng.followers.regions import checked_region
     from wenzheng.intake.inbound import FollowAction
 
@@ -185,6 +217,15 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str
     region = checked_region(place)
     account = account_by_slug(session, slug)
     check_and_count(session, "web-ip", ip, limit=get_settings().web_max_messages_per_address_per_hour)
+    check_and_count(session, "follow-try", number, limit=FOLLOW_TRIES_PER_PHONE_PER_HOUR)
+    if not code_valid(account.id, number, code):
+        session.commit()  # the attempt counts, though nothing else happens
+        raise InvalidInput(
+            "That is not the code we texted to this number, or it is more than 10 minutes old: check the SMS, or "
+            "ask for a new code.",
+            code="wrong_code",
+            details={"field": "code"},
+        )
     citizen_id = find_or_create_citizen(session, account.agency_id, (("phone", number),))
     assert citizen_id is not None
     follow = Inbound(

@@ -29,7 +29,14 @@ from wenzheng.bulletins.live import as_event, broadcaster
 from wenzheng.cases.followup import rating_prompt
 from wenzheng.channels.status import message_by_status_token, status_url
 from wenzheng.channels.web.status import conversation_of
-from wenzheng.channels.web.submit import Submission, accept_follow_up, accept_web, account_by_slug, follow_by_phone
+from wenzheng.channels.web.submit import (
+    Submission,
+    accept_follow_up,
+    accept_web,
+    account_by_slug,
+    follow_by_phone,
+    send_follow_code,
+)
 from wenzheng.citizens.privacy import mask_handle
 from wenzheng.config import get_settings
 from wenzheng.db import session_scope
@@ -244,15 +251,32 @@ def _confirm_follow(account: str, token: str) -> tuple[Account, str, str]:
 
 @router.post("/{account}/follow")
 async def citizen_follow(request: Request, account: str) -> Response:
+    """Following by SMS, first step: the number is texted a code, and the page asks for it."""
     form = await request.form()
     phone, place, ip = _field(form, "phone"), _field(form, "place"), client_ip(request)
-    await run_in_threadpool(_follow, account, phone, place, ip)
+    found, number = await run_in_threadpool(_send_follow_code, account, phone, place, ip)
+    context = {"account": found, "phone": number, "shown": mask_handle("phone", number), "place": place}
+    return render(request, "citizen/follow_code.html", context)
+
+
+def _send_follow_code(account: str, phone: str, place: str, ip: str) -> tuple[Account, str]:
+    with session_scope() as session:
+        number = send_follow_code(session, account, phone, ip, place)
+        return account_by_slug(session, account), number
+
+
+@router.post("/{account}/confirm-follow")
+async def citizen_confirm_follow_by_phone(request: Request, account: str) -> Response:
+    """Following by SMS, second step: the code from the SMS."""
+    form = await request.form()
+    phone, place, code, ip = _field(form, "phone"), _field(form, "place"), _field(form, "code"), client_ip(request)
+    await run_in_threadpool(_follow, account, phone, place, code, ip)
     return RedirectResponse(f"/c/{account}?followed=1", status_code=303)
 
 
-def _follow(account: str, phone: str, place: str, ip: str) -> None:
+def _follow(account: str, phone: str, place: str, code: str, ip: str) -> None:
     with session_scope() as session:
-        follow_by_phone(session, account, phone, ip, place)
+        follow_by_phone(session, account, phone, ip, place, code)
 
 
 async def _write(work: Callable[[Session], T]) -> T:
