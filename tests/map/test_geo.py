@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import create_tenant
 from tests.map.seeding import Seed, insert_cases
+from wenzheng.accounts.models import Account
 from wenzheng.cases.geo import MapFilter, Position, located_cases_of_agency, place_position, shown_position
 from wenzheng.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from wenzheng.db import utcnow
@@ -89,6 +90,75 @@ def test_the_latest_shared_position_is_used(db: Session) -> None:
             ],
         )
     assert _located(db, tenant.agency.id)[case_id] == Position(30.5, 103.5, exact=True)
+
+
+BAOXING_GCJ = {"text": "宝兴县", "admin": ["四川省", "雅安市", "宝兴县", None], "lat": 30.368, "lon": 102.815}
+
+
+def _add_later_message(tenant_account: Account, case_id: int, message_id: int, place: dict[str, object]) -> None:
+    """A later message of the case (what the citizen wrote when asked where), with triage's places."""
+    from sqlalchemy import insert
+
+    from wenzheng import db as wz_db
+    from wenzheng.assessments.models import Assessment
+    from wenzheng.messages.models import Message
+
+    with wz_db.get_engine().begin() as connection:
+        connection.execute(
+            insert(Message),
+            [
+                {
+                    "id": message_id,
+                    "agency_id": tenant_account.agency_id,
+                    "account_id": tenant_account.id,
+                    "case_id": case_id,
+                    "citizen_id": case_id,
+                    "direction": "in",
+                    "channel": "web",
+                    "channel_message_id": f"later-{message_id}",
+                    "kind": "text",
+                    "text": f"我们在{place['text']}",
+                    "payload": {},
+                    "received_at": utcnow(),
+                }
+            ],
+        )
+        connection.execute(
+            insert(Assessment),
+            [
+                {
+                    "agency_id": tenant_account.agency_id,
+                    "account_id": tenant_account.id,
+                    "message_id": message_id,
+                    "lang": "zh",
+                    "intent": "rescue",
+                    "urgency": "P0",
+                    "score": 0.9,
+                    "places": [place],
+                    "model_version": "seed",
+                }
+            ],
+        )
+
+
+def test_a_place_named_only_later_or_finer_later_places_the_case(db: Session) -> None:
+    from wenzheng.cases.geo import case_position
+    from wenzheng.cases.models import Case
+
+    tenant = create_tenant(db, "later")
+    unnamed, coarse, named = insert_cases(tenant.account, [Seed(), Seed(place=YAAN_GCJ), Seed(place=LUSHAN_GCJ)])
+    _add_later_message(tenant.account, unnamed, 300_001, LUSHAN_GCJ)  # 「救命」, then 「我们在芦山县」
+    _add_later_message(tenant.account, coarse, 300_002, BAOXING_GCJ)  # 雅安, then the county
+    _add_later_message(tenant.account, named, 300_003, BAOXING_GCJ)  # the first message's county stands
+
+    positions = _located(db, tenant.agency.id)
+
+    lushan, baoxing = gcj02_to_wgs84(30.142307, 102.932385), gcj02_to_wgs84(30.368, 102.815)
+    assert (positions[unnamed].lat, positions[unnamed].lon, positions[unnamed].exact) == pytest.approx((*lushan, False))
+    assert (positions[coarse].lat, positions[coarse].lon) == pytest.approx(baoxing)
+    assert (positions[named].lat, positions[named].lon) == pytest.approx(lushan)
+    for case_id in (unnamed, coarse, named):  # the case page's map agrees with the agency's
+        assert case_position(db, db.get_one(Case, case_id)) == positions[case_id]
 
 
 def test_viewers_see_a_citizens_position_rounded_to_a_kilometre() -> None:

@@ -4,8 +4,10 @@ A case's position, in this order:
 
 1. the position a citizen shared in one of the case's messages (a WeChat location message, the web page's
    geolocation, Open311's lat/long) — the latest one, since people in trouble move;
-2. else the place its first message names, as triage found it (the finest of its places that has
-   coordinates: a county's or city's centre from the gazetteer) — approximate, and marked so;
+2. else the place its messages name, as triage found it: the finest place with coordinates (a county's or
+   city's centre from the gazetteer) that its first message names, unless a later message names a finer one
+   (「救命」 first, 「我们在宝兴县…」 after: people in trouble say where they are when asked) — approximate, and
+   marked so;
 3. else none: the case is counted, but not drawn.
 
 Everything is returned in WGS-84 (``wenzheng.datum``): WeChat's positions and the gazetteer's centres are
@@ -94,14 +96,36 @@ def located_cases_of_agency(
         .limit(MAP_LIMIT + 1)
     ).all()
     shared = _shared_positions(session, agency_id, wanted, now)
+    # Only a case whose first message names no county (none, or only a city) has its later messages read.
+    unsure = {row[0] for row in rows[:MAP_LIMIT] if row[0] not in shared and not _names_county(row[3])}
+    later = _later_places(session, agency_id, _open_cases(_LATER, agency_id, wanted, now), unsure) if unsure else {}
     points, missing = [], 0
     for case_id, urgency, citizen_id, places_text in rows[:MAP_LIMIT]:
-        position = shared.get(case_id) or _place_position_of_text(places_text)
+        position = shared.get(case_id) or _place_position_of_texts(places_text, *later.get(case_id, ()))
         if position is None:
             missing += 1
         else:
             points.append(CasePoint(case_id, urgency, citizen_id, position))
     return LocatedCases(points, missing, truncated=len(rows) > MAP_LIMIT)
+
+
+# The places (as JSON text) of the later inbound messages of cases, oldest first; narrowed by the caller.
+_LATER = (
+    select(Message.case_id, cast(Assessment.places, Text))
+    .join(Case, Case.id == Message.case_id)
+    .join(Assessment, Assessment.message_id == Message.id)
+    .where(Message.direction == Direction.INBOUND, Message.id != Case.first_message_id)
+    .order_by(Message.received_at, Message.id)
+)
+
+
+def _later_places(session: Session, agency_id: int, query: Select[Any], wanted: set[int]) -> dict[int, list[str]]:
+    """What ``query`` (narrowed ``_LATER``) finds for the ``wanted`` cases, by case: one query for a whole map."""
+    found: dict[int, list[str]] = {}
+    for case_id, places in session.execute(query.where(Message.agency_id == agency_id)):
+        if case_id in wanted and places and places != "[]":
+            found.setdefault(case_id, []).append(places)
+    return found
 
 
 def _open_cases(query: Select[Any], agency_id: int, wanted: MapFilter, now: dt.datetime) -> Select[Any]:
@@ -144,19 +168,45 @@ def shared_position(lat: float, lon: float, channel: str) -> Position:
     return Position(lat, lon, exact=True)
 
 
+COUNTY = 3  # a place's fineness: how many of province, city, county it names (a county's is the finest)
+
+
 @functools.lru_cache(maxsize=4096)
 def _place_position_of_text(places: str | None) -> Position | None:
     return place_position(json.loads(places)) if places and places != "[]" else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _names_county(places: str | None) -> bool:
+    """Whether one of these places (JSON text) is a county with coordinates: no later message can be finer."""
+    located = _located(json.loads(places)) if places and places != "[]" else []
+    return any(len(p.get("admin") or ()) >= COUNTY and p["admin"][COUNTY - 1] for p in located)
+
+
+def _place_position_of_texts(*texts: str | None) -> Position | None:
+    """The finest located place over several messages' places, the earliest message's among equally fine ones."""
+    if len(texts) == 1:
+        return _place_position_of_text(texts[0])
+    return place_position([p for text in texts if text and text != "[]" for p in json.loads(text)])
+
+
 def place_position(places: list[dict[str, Any]] | None) -> Position | None:
-    """The finest place triage found that has coordinates (the gazetteer's GCJ-02 centres), in WGS-84."""
-    located = [p for p in places or () if p.get("lat") is not None and p.get("lon") is not None]
+    """The finest place triage found that has coordinates (the gazetteer's GCJ-02 centres), in WGS-84; the first
+    of equally fine ones."""
+    located = _located(places)
     if not located:
         return None
-    finest = max(located, key=lambda p: sum(1 for name in (p.get("admin") or [])[:3] if name))
+    finest = max(located, key=_fineness)
     lat, lon = gcj02_to_wgs84(float(finest["lat"]), float(finest["lon"]))
     return Position(lat, lon, exact=False)
+
+
+def _located(places: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [p for p in places or () if p.get("lat") is not None and p.get("lon") is not None]
+
+
+def _fineness(place: dict[str, Any]) -> int:
+    return sum(1 for name in (place.get("admin") or [])[:COUNTY] if name)
 
 
 def case_position(session: Session, case: Case) -> Position | None:
@@ -175,12 +225,15 @@ def case_position(session: Session, case: Case) -> Position | None:
     ).first()
     if shared is not None:
         return shared_position(*shared)
-    places = session.execute(
-        select(Assessment.places).where(
+    first = session.execute(
+        select(cast(Assessment.places, Text)).where(
             Assessment.agency_id == case.agency_id, Assessment.message_id == case.first_message_id
         )
     ).scalar()
-    return place_position(places)
+    if _names_county(first):
+        return _place_position_of_text(first)
+    later = _later_places(session, case.agency_id, _LATER.where(Message.case_id == case.id), {case.id})
+    return _place_position_of_texts(first, *later.get(case.id, ()))
 
 
 def shown_position(actor: Actor, agency_id: int, position: Position) -> Position:
