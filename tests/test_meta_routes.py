@@ -38,6 +38,7 @@ SAMPLE_BODIES = {
     "VerificationIn": {"verified": True},
     "PlaceCountriesIn": {"place_countries": ["HT"]},
     "IssuingUnitCodeIn": {"issuing_unit_code": "51180000000000"},
+    "RetentionIn": {"retention_days": 365},
 }
 
 

@@ -69,6 +69,25 @@ def clean_countries(value: str | Sequence[str], *, field: str = "place_countries
     return codes
 
 
+RETENTION_DAYS = (30, 3650)  # a month at least (time to answer and rate), ten years at most
+
+
+def clean_retention_days(value: object) -> int | None:
+    """How many days personal data is kept after a case ends: a whole number in RETENTION_DAYS; empty keeps it."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    low, high = RETENTION_DAYS
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidInput(
+            f"The retention period is a number of days from {low} to {high} (365 is a year), or empty to keep "
+            "personal data until it is deleted by hand.",
+            code="invalid_retention",
+            details={"field": "retention_days"},
+        )
+    return int(text)
+
+
 def clean_issuing_unit_code(value: str | None) -> str | None:
     """An agency's 发布单位代码: 14 digits, the first six a GB/T 2260 division the gazetteer knows; empty clears it."""
     from wenzheng.triage.gazetteer import load_gazetteer

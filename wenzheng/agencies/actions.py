@@ -12,7 +12,14 @@ from wenzheng.audit.actions import record_audit
 from wenzheng.errors import Conflict
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.roles import Role
-from wenzheng.validation import clean_countries, clean_issuing_unit_code, clean_slug, clean_text, clean_timezone
+from wenzheng.validation import (
+    clean_countries,
+    clean_issuing_unit_code,
+    clean_retention_days,
+    clean_slug,
+    clean_text,
+    clean_timezone,
+)
 
 
 def do_create_agency(
@@ -50,6 +57,13 @@ def do_set_issuing_unit_code(session: Session, actor: Actor, agency: Agency, cod
     clears it: alerts then keep the deployment's own identifiers). Alerts already sent keep theirs."""
     actor.require_role(agency.id, Role.ADMIN)
     return _set_setting(session, actor, agency, "issuing_unit_code", clean_issuing_unit_code(code))
+
+
+def do_set_retention_days(session: Session, actor: Actor, agency: Agency, days: object) -> Agency:
+    """An agency admin sets how many days citizens' personal data is kept after their case ends (empty: kept);
+    the daily ``citizens.apply_retention`` job erases what is older."""
+    actor.require_role(agency.id, Role.ADMIN)
+    return _set_setting(session, actor, agency, "retention_days", clean_retention_days(days))
 
 
 def _set_setting(session: Session, actor: Actor, agency: Agency, name: str, value: object) -> Agency:

@@ -23,6 +23,8 @@ class Agency(Base):
     # 发布单位代码 (14 digits: GB/T 2260 division, GB/T 4657 organisation, unit, extension): with it, alerts get
     # the national identifier ZZZZZZDDDUUUXX_YYYYMMDDhhmmss_N (bulletins.cap).
     issuing_unit_code: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    # Days a citizen's personal data is kept after their case ends (citizens.retention); None keeps it.
+    retention_days: Mapped[int | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

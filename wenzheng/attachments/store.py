@@ -30,6 +30,9 @@ class AttachmentStore(Protocol):
     def exists(self, sha256: str) -> bool:
         """Whether bytes with this SHA-256 are stored."""
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the stored bytes; whether there were any."""
+
 
 class LocalFileStore:
     """Files under ``root``, at ``root/ab/abcdef...``: the first two hex digits spread them over folders."""
@@ -59,6 +62,13 @@ class LocalFileStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self.path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def path(self, sha256: str) -> Path:
         """Where the bytes with this SHA-256 live (whether or not they are stored)."""

@@ -64,6 +64,8 @@ class Case(Base):
     rating_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     rating: Mapped[int | None] = mapped_column(nullable=True)
     rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the agency's retention period erased the personal data of its messages (citizens.retention).
+    personal_data_erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class CalendarException(Base):

@@ -24,6 +24,8 @@ PERIODIC: dict[str, dt.timedelta] = {
     "cases.assign_waiting": dt.timedelta(minutes=1),
     # Scheduled bulletins queue their own start; this catches one whose job was lost or went dead.
     "bulletins.start_due": dt.timedelta(minutes=1),
+    # Retention periods are in days; a few runs a day erase what ran out within hours of it.
+    "citizens.apply_retention": dt.timedelta(hours=6),
 }
 
 

@@ -12,12 +12,14 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from wenzheng.assessments import tasks as assessment_tasks  # noqa: F401 - registers triage.assess
+from wenzheng.attachments import tasks as attachment_tasks  # noqa: F401 - registers attachments.*
 from wenzheng.bulletins import fanout as bulletin_tasks  # noqa: F401 - registers the bulletins.* tasks
 from wenzheng.cases import tasks as case_tasks  # noqa: F401 - registers cases.*
 from wenzheng.channels.email import tasks as email_tasks  # noqa: F401 - registers the email.* tasks
 from wenzheng.channels.sms import tasks as sms_tasks  # noqa: F401 - registers the sms.* tasks
 from wenzheng.channels.web.throttle import forget_old_counts
 from wenzheng.channels.wechat import tasks as wechat_tasks  # noqa: F401 - registers the wechat.* tasks
+from wenzheng.citizens import tasks as citizen_tasks  # noqa: F401 - registers citizens.*
 from wenzheng.db import utcnow
 from wenzheng.jobs.models import Job
 from wenzheng.jobs.registry import task

@@ -128,6 +128,13 @@ _TIMES_EN = re.compile(
 )
 
 
+def mask_phones(text: str, mask: str) -> str:
+    """``text`` with each phone number the way :func:`find_phones` reads them replaced by ``mask``."""
+    if not _FOUR_DIGITS.search(text):
+        return text
+    return _PHONE.sub(mask, text)
+
+
 def find_phones(text: str) -> tuple[str, ...]:
     """Phone numbers, digits only (with a leading + kept), in order of appearance, without repeats."""
     seen: dict[str, None] = {}

@@ -405,6 +405,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "None set: English place names keep their text but get no pin. Enter two-letter country codes (HT, CN…).",
     ),
     "places.countries": ("国家代码", "Country codes"),
+    "retention.title": ("个人信息保存期限", "Keeping personal data"),
+    "retention.hint": (
+        "案件办结（或回访、归档）且此后若干天没有变动时，删除其中群众的个人信息：分享的位置、电话和身份证号、"
+        "联系方式、照片等附件；留言内容（去掉这些号码）、办理过程和统计数字保留。群众仍有未办结的案件、"
+        "期限内来过信或仍在关注时，保留其联系方式。",
+        "When a case has ended (resolved, followed up or closed) and not changed for this many days, the citizen's "
+        "personal data in it is erased: shared positions, phone and ID numbers, contact details, photos and other "
+        "attachments. The text (without those numbers), the handling and the figures stay. A citizen's contact "
+        "details stay while they have an open case, wrote within the period, or follow an account.",
+    ),
+    "retention.current": ("办结 {days} 天后删除。", "Erased {days} days after a case ends."),
+    "retention.empty": (
+        "未设置：个人信息一直保留，直到手工删除。",
+        "Not set: personal data is kept until deleted by hand.",
+    ),
+    "retention.days": ("天数（30–3650，留空为不删除）", "Days (30–3650; empty keeps it)"),
+    "retention.erased": (
+        "本案群众的个人信息已按保存期限删除：",
+        "The citizen's personal data in this case was erased at the end of the retention period:",
+    ),
     "unit_code.title": ("发布单位代码", "Issuing-unit code"),
     "unit_code.hint": (
         "14 位数字（行政区划代码 6 位 + 组织机构代码 3 位 + 单位内码 3 位 + 扩展 2 位）。"

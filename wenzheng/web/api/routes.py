@@ -23,6 +23,7 @@ from wenzheng.agencies.actions import (
     do_create_department,
     do_set_issuing_unit_code,
     do_set_place_countries,
+    do_set_retention_days,
     do_update_department,
 )
 from wenzheng.audit.access import audit_events_of_agency
@@ -43,6 +44,7 @@ from wenzheng.web.api.schemas import (
     MeOut,
     NameChangeOut,
     PlaceCountriesIn,
+    RetentionIn,
     StaffOut,
     VerificationIn,
 )
@@ -95,6 +97,15 @@ def set_issuing_unit_code(
     """The agency's 发布单位代码, from which its alerts get national identifiers (an admin's setting)."""
     agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
     return AgencyOut.model_validate(do_set_issuing_unit_code(db, actor, agency, body.issuing_unit_code))
+
+
+@router.put("/agencies/{agency_id}/retention", response_model=AgencyOut)
+def set_retention(
+    agency_id: int, body: RetentionIn, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> AgencyOut:
+    """How many days citizens' personal data is kept after their case ends (an admin's setting)."""
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    return AgencyOut.model_validate(do_set_retention_days(db, actor, agency, body.retention_days))
 
 
 @router.get("/agencies/{agency_id}/departments", response_model=list[DepartmentOut])

@@ -18,6 +18,7 @@ class AgencyOut(Out):
     timezone: str
     place_countries: list[str]
     issuing_unit_code: str | None
+    retention_days: int | None
     created_at: dt.datetime
 
 
@@ -29,6 +30,10 @@ class AgencyIn(BaseModel):
 
 class IssuingUnitCodeIn(BaseModel):
     issuing_unit_code: str | None = Field(default=None, max_length=20)  # 14 digits; null or "" clears it
+
+
+class RetentionIn(BaseModel):
+    retention_days: int | None = None  # 30 to 3650 days; null keeps personal data
 
 
 class PlaceCountriesIn(BaseModel):

@@ -9,7 +9,12 @@ from starlette.responses import Response
 from wenzheng.accounts.access import accounts_of
 from wenzheng.accounts.actions import do_create_account
 from wenzheng.agencies.access import access_agency_by_id, access_department_by_id, departments_of, visible_agencies
-from wenzheng.agencies.actions import do_create_department, do_set_issuing_unit_code, do_set_place_countries
+from wenzheng.agencies.actions import (
+    do_create_department,
+    do_set_issuing_unit_code,
+    do_set_place_countries,
+    do_set_retention_days,
+)
 from wenzheng.cases.canned import (
     access_canned_reply_by_id,
     canned_replies_of,
@@ -106,6 +111,18 @@ def set_issuing_unit_code(
 ) -> Response:
     agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
     do_set_issuing_unit_code(db, actor, agency, code)
+    return see_other(f"/console/agencies/{agency.id}", notice="saved")
+
+
+@router.post("/agencies/{agency_id}/retention")
+def set_retention(
+    agency_id: int,
+    days: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    do_set_retention_days(db, actor, agency, days)
     return see_other(f"/console/agencies/{agency.id}", notice="saved")
 
 

@@ -1,0 +1,182 @@
+"""Personal data kept no longer than the agency says: once a case has ended (resolved, followed up, closed)
+and not changed for the agency's retention period, what identifies or locates the citizen in it is erased.
+
+Erased, for every message of such a case: the position shared (latitude, longitude and its address label),
+phone numbers and identity-card numbers in the text, the contact fields a channel recorded (sender address,
+phone, IP, Open311's name and e-mail…), attachments (photos show faces and doorways) — their files once no
+other message holds the same bytes —, and the numbers triage extracted. The case's summary loses its numbers
+too. The citizen's contact handles (phone, e-mail, OpenID) go as well, unless the citizen still has an open
+case, wrote within the period, or follows an account (a follower's handle is how bulletins reach them).
+
+Kept: the text otherwise (the agency's record of what it was asked and answered), the case, its timeline,
+departments, times and rating — every figure the public pages and reports count. The case is marked
+(``personal_data_erased_at``) and its page says so. Each run is audited per agency with its counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from wenzheng.agencies.models import Agency
+from wenzheng.assessments.models import Assessment
+from wenzheng.audit.actions import record_audit
+from wenzheng.cases.models import Case
+from wenzheng.cases.states import OPEN_STATES
+from wenzheng.citizens.models import CitizenHandle
+from wenzheng.db import rowcount, utcnow
+from wenzheng.followers.models import Follower, FollowerState
+from wenzheng.jobs import queue
+from wenzheng.messages.models import Attachment, Message
+from wenzheng.staff.actor import Actor
+from wenzheng.triage.extract import mask_phones
+
+RETENTION = Actor.system("retention")
+CHUNK = 500  # cases erased per statement group
+PHONE_ERASED = "[电话已删除]"
+ID_ERASED = "[证件号已删除]"
+_ID_CARD = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")  # 居民身份证号码, 18 characters
+# Payload fields in which a channel recorded who wrote and from where (e-mail, SMS, web, Open311).
+PERSONAL_FIELDS = frozenset(
+    {"from", "to", "sender", "ip", "phone", "email", "first_name", "last_name", "device_id", "account_id"}
+    | {"address_string", "address_id", "lat", "long", "media_url"}
+)
+
+
+@dataclass
+class Erased:
+    cases: int = 0
+    messages: int = 0
+    attachments: int = 0
+    handles: int = 0
+
+
+def apply_retention(session: Session, *, now: dt.datetime | None = None) -> dict[int, Erased]:
+    """Erase what every agency's retention period has run out on; the counts per agency; not committed."""
+    now = now or utcnow()
+    done: dict[int, Erased] = {}
+    for agency in session.scalars(select(Agency).where(Agency.retention_days.is_not(None)).order_by(Agency.id)):
+        erased = erase_expired(session, agency, now=now)
+        if erased.cases:
+            done[agency.id] = erased
+            record_audit(
+                session,
+                RETENTION,
+                "system:retention:erase",
+                agency_id=agency.id,
+                subject_type="agency",
+                subject_id=agency.id,
+                data={**asdict(erased), "retention_days": agency.retention_days},
+            )
+    return done
+
+
+def erase_expired(session: Session, agency: Agency, *, now: dt.datetime) -> Erased:
+    """Erase the personal data of the agency's ended cases unchanged for its retention period."""
+    assert agency.retention_days is not None
+    cutoff = now - dt.timedelta(days=agency.retention_days)
+    case_ids = list(
+        session.scalars(
+            select(Case.id)
+            .where(
+                Case.agency_id == agency.id,
+                Case.state.not_in([state.value for state in OPEN_STATES]),
+                Case.updated_at < cutoff,
+                Case.personal_data_erased_at.is_(None),
+            )
+            .order_by(Case.id)
+        )
+    )
+    erased = Erased()
+    for start in range(0, len(case_ids), CHUNK):
+        _erase_cases(session, agency.id, case_ids[start : start + CHUNK], cutoff, now, erased)
+    return erased
+
+
+def erase_text(text: str) -> str:
+    """``text`` without phone numbers and identity-card numbers."""
+    return _ID_CARD.sub(ID_ERASED, mask_phones(text, PHONE_ERASED)) if text else text
+
+
+def _erase_cases(
+    session: Session, agency_id: int, case_ids: list[int], cutoff: dt.datetime, now: dt.datetime, erased: Erased
+) -> None:
+    messages = session.execute(
+        select(Message.id, Message.citizen_id, Message.text, Message.payload).where(
+            Message.agency_id == agency_id, Message.case_id.in_(case_ids)
+        )
+    ).all()
+    message_ids = [row.id for row in messages]
+    for row in messages:
+        session.execute(
+            update(Message)
+            .where(Message.id == row.id)
+            .values(
+                text=erase_text(row.text or ""),
+                payload=_without_personal_fields(row.payload),
+                latitude=None,
+                longitude=None,
+                location_label=None,
+            )
+        )
+    for assessment_id, normalized in session.execute(
+        select(Assessment.id, Assessment.normalized).where(Assessment.message_id.in_(message_ids))
+    ):
+        session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id)
+            .values(normalized=erase_text(normalized), phones=[])
+        )
+    erased.attachments += _erase_attachments(session, agency_id, message_ids)
+    for case_id, summary in session.execute(select(Case.id, Case.summary).where(Case.id.in_(case_ids))):
+        session.execute(
+            update(Case).where(Case.id == case_id).values(summary=erase_text(summary), personal_data_erased_at=now)
+        )
+    citizens = {row.citizen_id for row in messages if row.citizen_id is not None}
+    citizens |= set(session.scalars(select(Case.citizen_id).where(Case.id.in_(case_ids), Case.citizen_id.is_not(None))))
+    erased.handles += _erase_handles(session, agency_id, sorted(citizens), cutoff)
+    erased.cases += len(case_ids)
+    erased.messages += len(messages)
+
+
+def _without_personal_fields(payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        return payload
+    return {key: value for key, value in payload.items() if key not in PERSONAL_FIELDS}
+
+
+def _erase_attachments(session: Session, agency_id: int, message_ids: list[int]) -> int:
+    """Delete the messages' attachments; their files go by a job after the commit, once nothing refers to them."""
+    hashes = set(
+        session.scalars(
+            select(Attachment.sha256).where(Attachment.message_id.in_(message_ids), Attachment.sha256.is_not(None))
+        )
+    )
+    removed = session.execute(delete(Attachment).where(Attachment.message_id.in_(message_ids)))
+    if hashes:
+        queue.enqueue(session, "attachments.delete_unreferenced", {"sha256": sorted(hashes)}, agency_id=agency_id)
+    return rowcount(removed)
+
+
+def _erase_handles(session: Session, agency_id: int, citizen_ids: list[int], cutoff: dt.datetime) -> int:
+    """Delete the contact handles of citizens with nothing open, nothing recent and no subscription."""
+    if not citizen_ids:
+        return 0
+    still_needed = (
+        exists().where(
+            Case.citizen_id == CitizenHandle.citizen_id, Case.state.in_([state.value for state in OPEN_STATES])
+        )
+        | exists().where(Message.citizen_id == CitizenHandle.citizen_id, Message.received_at >= cutoff)
+        | exists().where(Follower.citizen_id == CitizenHandle.citizen_id, Follower.state == FollowerState.FOLLOWING)
+    )
+    removed = session.execute(
+        delete(CitizenHandle)
+        .where(CitizenHandle.agency_id == agency_id, CitizenHandle.citizen_id.in_(citizen_ids), ~still_needed)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(removed)
