@@ -18,6 +18,7 @@ from wenzheng.agencies.actions import (
     do_create_department,
     do_set_issuing_unit_code,
     do_set_place_countries,
+    do_set_retention_days,
 )
 from wenzheng.agencies.models import Agency
 from wenzheng.autoreplies.actions import do_create_auto_reply
@@ -173,6 +174,7 @@ DEMO_ROUTING = (
 )
 # 雅安市 (511800) as the division; the organisation, unit and extension digits are made up for the demo.
 DEMO_UNIT_CODE = "51180000100000"
+DEMO_RETENTION_DAYS = 365  # personal data erased a year after a case ends (citizens.retention)
 DEMO_DUTY = (("yaan-operator", "救援协调科"), ("yaan-operator2", "物资保障科"))
 DEMO_CAPACITY = 20
 
@@ -195,6 +197,7 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     do_set_account_verified(session, actor, account, verified=True)
     if spec.account_slug == "yaan":
         do_set_issuing_unit_code(session, actor, agency, DEMO_UNIT_CODE)
+        do_set_retention_days(session, actor, agency, DEMO_RETENTION_DAYS)
         do_rename_account(session, actor, account, new_name=RENAMED_TO)
         do_connect_wechat(session, actor, account, welcome_text=DEMO_WELCOME, encryption_mode="safe", **DEMO_WECHAT)
         do_set_sms_number(session, actor, account, number=DEMO_SMS_NUMBER)

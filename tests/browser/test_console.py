@@ -169,3 +169,25 @@ def test_a_new_p0_appears_at_the_top_of_the_open_queue_without_a_reload(
     page.screenshot(path=str(screenshots / "console-live-p0.png"), full_page=True)
     assert elapsed < 2.0
     page.close()
+
+
+def test_an_admin_sets_how_long_personal_data_is_kept(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from sqlalchemy import select
+
+    from wenzheng.agencies.models import Agency
+    from wenzheng.demo import AGENCIES
+
+    seed_demo(db)
+    agency = db.scalars(select(Agency).where(Agency.slug == AGENCIES[0].slug)).one()  # the Ya'an office
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server, "yaan-admin")
+    page.goto(f"{live_server}/console/agencies/{agency.id}")
+    assert "办结 365 天后删除" in page.inner_text("#retention")
+    page.fill("#retention input[name=days]", "730")
+    page.click("#retention button[type=submit]")
+    page.wait_for_selector("#retention >> text=办结 730 天后删除")
+    page.locator("#retention").screenshot(path=str(screenshots / "console-agency-retention.png"))
+    db.expire_all()
+    assert db.get_one(Agency, agency.id).retention_days == 730
