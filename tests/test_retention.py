@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.citizen.test_web_page import jpeg_with_gps
 from tests.factories import SYSTEM, Tenant, create_tenant, login
+from wenzheng import db as wz_db
 from wenzheng.agencies.actions import do_set_retention_days
 from wenzheng.assessments.models import Assessment
 from wenzheng.attachments.store import get_store
@@ -73,12 +74,12 @@ def test_an_ended_case_loses_its_personal_data_after_the_period_and_keeps_its_re
     ended, still_open = _case_of(db, ended_message.id), _case_of(db, open_message.id)
     _end(db, ended)
     [photo] = db.scalars(select(Attachment).where(Attachment.message_id == ended_message.id))
-    assert photo.sha256 and get_store().exists(photo.sha256)
+    sha256 = photo.sha256
+    assert sha256 and get_store().exists(sha256)
     assert db.scalars(select(Assessment.phones).where(Assessment.message_id == ended_message.id)).one()
 
-    assert apply_retention(db, now=utcnow() + dt.timedelta(days=300)) == {}  # not yet
-    done = apply_retention(db, now=utcnow() + dt.timedelta(days=366))
-    db.commit()  # the file's job runs after this
+    assert apply_retention(wz_db.session_factory(), now=utcnow() + dt.timedelta(days=300)) == {}  # not yet
+    done = apply_retention(wz_db.session_factory(), now=utcnow() + dt.timedelta(days=366))  # commits chunk by chunk
 
     assert (done[tenant.agency.id].cases, done[tenant.agency.id].attachments) == (1, 1)
     db.expire_all()
@@ -88,7 +89,7 @@ def test_an_ended_case_loses_its_personal_data_after_the_period_and_keeps_its_re
     assert (message.latitude, message.longitude, message.location_label) == (None, None, None)
     assert "ip" not in message.payload
     assert not db.scalars(select(Attachment).where(Attachment.message_id == ended_message.id)).all()
-    assert not get_store().exists(photo.sha256)
+    assert not get_store().exists(sha256)
     assessment = db.scalars(select(Assessment).where(Assessment.message_id == ended_message.id)).one()
     assert assessment.phones == [] and "1111" not in assessment.normalized
     case = db.get_one(Case, ended.id)
@@ -101,7 +102,7 @@ def test_an_ended_case_loses_its_personal_data_after_the_period_and_keeps_its_re
     [audit] = db.scalars(select(AuditEvent).where(AuditEvent.action == "system:retention:erase")).all()
     assert audit.data["cases"] == 1 and audit.data["retention_days"] == 365
 
-    assert apply_retention(db, now=utcnow() + dt.timedelta(days=400)) == {}  # done once
+    assert apply_retention(wz_db.session_factory(), now=utcnow() + dt.timedelta(days=400)) == {}  # done once
 
     login(client, tenant.admin.username)
     assert "本案群众的个人信息已按保存期限删除" in client.get(f"/console/cases/{ended.id}").text
@@ -125,8 +126,8 @@ def test_a_citizen_who_still_follows_or_wrote_lately_keeps_their_contact(
     )
     db.commit()
 
-    apply_retention(db, now=utcnow() + dt.timedelta(days=366))
-    db.commit()
+    apply_retention(wz_db.session_factory(), now=utcnow() + dt.timedelta(days=366))
+    db.expire_all()
 
     assert db.scalars(select(CitizenHandle).where(CitizenHandle.citizen_id == first.citizen_id)).all()
     assert db.get_one(Message, first.id).latitude is None  # the case's data is erased all the same
@@ -139,7 +140,7 @@ def test_an_agency_without_a_period_keeps_everything_and_bad_periods_are_refused
     message = _write(client, db, tenant, "form-retention-000004", "13800138003")
     _end(db, _case_of(db, message.id))
 
-    assert apply_retention(db, now=utcnow() + dt.timedelta(days=5000)) == {}
+    assert apply_retention(wz_db.session_factory(), now=utcnow() + dt.timedelta(days=5000)) == {}
     for bad in ("7", "abc", "-5", "4000"):
         with pytest.raises(InvalidInput) as refused:
             do_set_retention_days(db, SYSTEM, tenant.agency, bad)
@@ -179,3 +180,24 @@ def test_an_admin_sets_the_period_through_the_api(client: TestClient, db: Sessio
     assert cleared.status_code == 200 and cleared.json()["retention_days"] is None
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "console:agency:retention_days")).all()
     assert [e.data["after"] for e in events] == [365, 180, None]
+
+
+def test_many_cases_are_erased_a_chunk_per_transaction_each_with_its_audit(
+    db: Session, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.map.seeding import Seed, insert_cases
+    from wenzheng.citizens import retention
+
+    monkeypatch.setattr(retention, "CHUNK", 2)
+    old = [Seed(state="closed", lat=30.1, lon=102.9, age_hours=24 * 400) for _ in range(5)]
+    ended = insert_cases(tenant.account, [*old, Seed(state="closed", lat=30.1, lon=102.9, age_hours=24 * 10)])
+
+    done = apply_retention(wz_db.session_factory())
+
+    assert done[tenant.agency.id].cases == 5
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "system:retention:erase")).all()
+    assert [e.data["cases"] for e in events] == [2, 2, 1]
+    db.expire_all()
+    erased = {c.id: c.personal_data_erased_at is not None for c in db.scalars(select(Case))}
+    assert erased == {**{case_id: True for case_id in ended[:5]}, ended[5]: False}  # the recent one waits
+    assert db.get_one(Message, ended[5]).latitude == 30.1 and db.get_one(Message, ended[0]).latitude is None
