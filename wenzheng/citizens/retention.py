@@ -10,7 +10,7 @@ case, wrote within the period, or follows an account (a follower's handle is how
 
 Kept: the text otherwise (the agency's record of what it was asked and answered), the case, its timeline,
 departments, times and rating — every figure the public pages and reports count. The case is marked
-(``personal_data_erased_at``) and its page says so. Each run is audited per agency with its counts.
+(``personal_data_erased_at``) and its page says so. Each chunk of cases is audited with its counts.
 """
 
 from __future__ import annotations
