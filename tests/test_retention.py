@@ -201,3 +201,16 @@ def test_many_cases_are_erased_a_chunk_per_transaction_each_with_its_audit(
     erased = {c.id: c.personal_data_erased_at is not None for c in db.scalars(select(Case))}
     assert erased == {**{case_id: True for case_id in ended[:5]}, ended[5]: False}  # the recent one waits
     assert db.get_one(Message, ended[5]).latitude == 30.1 and db.get_one(Message, ended[0]).latitude is None
+
+
+def test_the_contact_fields_of_each_channel_leave_the_payload() -> None:
+    from wenzheng.citizens.retention import _without_personal_fields
+
+    wechat = {"FromUserName": "o_abc", "Location_X": "30.1", "Label": "芦山县某路12号", "MsgType": "location"}
+    sms = {"From": "+8613800138000", "To": "10659020", "Body": "救命，回电 13900001111", "MessageId": "g-1"}
+    mail = {"from": "zhang.san@example.com", "subject": "求助", "attachments": []}
+    open311 = {"email": "a@example.com", "first_name": "三", "phone": "13800138000", "service_code": "001"}
+    assert _without_personal_fields(wechat) == {"MsgType": "location"}
+    assert _without_personal_fields(sms) == {"Body": "救命，回电 [电话已删除]", "MessageId": "g-1"}
+    assert _without_personal_fields(mail) == {"subject": "求助", "attachments": []}
+    assert _without_personal_fields(open311) == {"service_code": "001"}

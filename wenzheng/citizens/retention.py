@@ -43,10 +43,13 @@ CHUNK = 200  # cases erased per transaction: each a short one, so intake never w
 PHONE_ERASED = "[电话已删除]"
 ID_ERASED = "[证件号已删除]"
 _ID_CARD = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")  # 居民身份证号码, 18 characters
-# Payload fields in which a channel recorded who wrote and from where (e-mail, SMS, web, Open311).
+# Payload fields in which a channel recorded who wrote and from where: e-mail and the web page, the SMS gateway's
+# webhook (From), WeChat's XML (the OpenID, a location message's point and address, a picture's URL), Open311.
 PERSONAL_FIELDS = frozenset(
-    {"from", "to", "sender", "ip", "phone", "email", "first_name", "last_name", "device_id", "account_id"}
-    | {"address_string", "address_id", "lat", "long", "media_url"}
+    {"from", "to", "sender", "ip", "phone", "email", "From", "To"}
+    | {"FromUserName", "Location_X", "Location_Y", "Label", "Latitude", "Longitude", "Precision", "PicUrl"}
+    | {"first_name", "last_name", "device_id", "account_id", "address_string", "address_id", "lat", "long"}
+    | {"media_url"}
 )
 
 
@@ -159,9 +162,15 @@ def _erase_cases(
 
 
 def _without_personal_fields(payload: Any) -> Any:
+    """The payload without its contact fields, and without numbers in the text it kept (an SMS's Body, WeChat's
+    Content, a mail's subject repeat what the message says)."""
     if not isinstance(payload, dict):
         return payload
-    return {key: value for key, value in payload.items() if key not in PERSONAL_FIELDS}
+    return {
+        key: erase_text(value) if isinstance(value, str) else value
+        for key, value in payload.items()
+        if key not in PERSONAL_FIELDS
+    }
 
 
 def _erase_attachments(session: Session, agency_id: int, message_ids: list[int]) -> int:
