@@ -214,3 +214,58 @@ def test_the_contact_fields_of_each_channel_leave_the_payload() -> None:
     assert _without_personal_fields(sms) == {"Body": "救命，回电 [电话已删除]", "MessageId": "g-1"}
     assert _without_personal_fields(mail) == {"subject": "求助", "attachments": []}
     assert _without_personal_fields(open311) == {"service_code": "001"}
+
+
+def test_an_admin_erases_a_citizens_personal_data_at_their_request(
+    client: TestClient, db: Session, tenant: Tenant
+) -> None:
+    from wenzheng.citizens.models import Citizen
+    from wenzheng.citizens.retention import do_erase_citizen
+    from wenzheng.errors import Forbidden
+    from wenzheng.followers.models import Follower
+    from wenzheng.staff.auth import actor_for_user
+
+    written = _write(client, db, tenant, "form-retention-000009", "13800138009", photo=True)
+    case = _case_of(db, written.id)
+    sha256 = db.scalars(select(Attachment.sha256).where(Attachment.message_id == written.id)).one()
+    db.add(
+        Follower(
+            agency_id=tenant.agency.id,
+            account_id=tenant.account.id,
+            citizen_id=written.citizen_id,
+            channel="sms",
+            handle="+8613800138009",
+        )
+    )
+    db.commit()
+    citizen = db.get_one(Citizen, written.citizen_id)
+    with pytest.raises(Forbidden):
+        do_erase_citizen(db, actor_for_user(db, tenant.operator), citizen, reason="本人来电")
+    with pytest.raises(InvalidInput):
+        do_erase_citizen(db, actor_for_user(db, tenant.admin), citizen, reason=" ")
+
+    csrf = login(client, tenant.admin.username)
+    page = client.get(f"/console/citizens/{citizen.id}")
+    assert 'id="erase"' in page.text
+    done = client.post(
+        f"/console/citizens/{citizen.id}/erase",
+        data={"csrf_token": csrf, "reason": "本人 12 月 8 日来电申请删除"},
+        follow_redirects=True,
+    )
+
+    assert "已删除此群众的个人信息" in done.text
+    db.expire_all()
+    message = db.get_one(Message, written.id)
+    assert "139 0000 1111" not in message.text and message.latitude is None and "ip" not in message.payload
+    assert not db.scalars(select(Attachment).where(Attachment.message_id == written.id)).all()
+    assert not get_store().exists(sha256)
+    assert not db.scalars(select(CitizenHandle).where(CitizenHandle.citizen_id == citizen.id)).all()
+    follower = db.scalars(select(Follower).where(Follower.citizen_id == citizen.id)).one()
+    assert (follower.state, follower.handle) == ("unfollowed", f"erased-{follower.id}")
+    case = db.get_one(Case, case.id)
+    assert case.state not in ("closed",) and case.personal_data_erased_at is None and "1111" not in case.summary
+    audit = db.scalars(select(AuditEvent).where(AuditEvent.action == "console:citizen:erase")).one()
+    assert audit.data["reason"] == "本人 12 月 8 日来电申请删除" and audit.data["followers"] == 1
+
+    login(client, tenant.operator.username)
+    assert 'id="erase"' not in client.get(f"/console/citizens/{citizen.id}").text

@@ -29,13 +29,16 @@ from wenzheng.assessments.models import Assessment
 from wenzheng.audit.actions import record_audit
 from wenzheng.cases.models import Case
 from wenzheng.cases.states import OPEN_STATES
-from wenzheng.citizens.models import CitizenHandle
+from wenzheng.citizens.models import Citizen, CitizenHandle
 from wenzheng.db import rowcount, utcnow
+from wenzheng.followers.actions import unfollow
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.jobs import queue
 from wenzheng.messages.models import Attachment, Message
 from wenzheng.staff.actor import Actor
+from wenzheng.staff.roles import Role
 from wenzheng.triage.extract import mask_phones
+from wenzheng.validation import clean_text
 
 RETENTION = Actor.system("retention")
 SessionFactory = Callable[[], Session]
@@ -59,6 +62,55 @@ class Erased:
     messages: int = 0
     attachments: int = 0
     handles: int = 0
+    followers: int = 0
+
+
+def do_erase_citizen(session: Session, actor: Actor, citizen: Citizen, *, reason: str) -> Erased:
+    """Erase one citizen's personal data now, at their request (PIPL: the right to deletion), whatever the state
+    of their cases: what the retention period erases from each of their messages, their cases' summaries, all
+    their contact handles, and their subscriptions (unfollowed, the follower's handle replaced, so that delivery
+    counts stay). Admins only; ``reason`` (the request, and how it reached the agency) is required and audited
+    with the counts; commits. Nobody can answer them after this: the handles that reach them are gone."""
+    actor.require_role(citizen.agency_id, Role.ADMIN)
+    why = clean_text(reason, field="reason", max_length=500)
+    erased = Erased()
+    message_ids = list(
+        session.scalars(
+            select(Message.id).where(Message.agency_id == citizen.agency_id, Message.citizen_id == citizen.id)
+        )
+    )
+    erase_messages(session, citizen.agency_id, message_ids, erased)
+    case_ids = list(
+        session.scalars(select(Case.id).where(Case.agency_id == citizen.agency_id, Case.citizen_id == citizen.id))
+    )
+    for case_id, summary in session.execute(select(Case.id, Case.summary).where(Case.id.in_(case_ids))):
+        session.execute(update(Case).where(Case.id == case_id).values(summary=erase_text(summary)))
+    erased.cases = len(case_ids)
+    erased.handles = rowcount(
+        session.execute(
+            delete(CitizenHandle)
+            .where(CitizenHandle.agency_id == citizen.agency_id, CitizenHandle.citizen_id == citizen.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for follower in session.scalars(
+        select(Follower).where(Follower.agency_id == citizen.agency_id, Follower.citizen_id == citizen.id)
+    ):
+        if follower.state == FollowerState.FOLLOWING:
+            unfollow(follower)
+        follower.handle = f"erased-{follower.id}"
+        erased.followers += 1
+    record_audit(
+        session,
+        actor,
+        "console:citizen:erase",
+        agency_id=citizen.agency_id,
+        subject_type="citizen",
+        subject_id=citizen.id,
+        data={**asdict(erased), "reason": why},
+    )
+    session.commit()
+    return erased
 
 
 def apply_retention(session_factory: SessionFactory, *, now: dt.datetime | None = None) -> dict[int, Erased]:
@@ -124,41 +176,48 @@ def _erase_cases(
     session: Session, agency_id: int, case_ids: list[int], cutoff: dt.datetime, now: dt.datetime, erased: Erased
 ) -> None:
     messages = session.execute(
-        select(Message.id, Message.citizen_id, Message.text, Message.payload).where(
-            Message.agency_id == agency_id, Message.case_id.in_(case_ids)
-        )
+        select(Message.id, Message.citizen_id).where(Message.agency_id == agency_id, Message.case_id.in_(case_ids))
     ).all()
-    message_ids = [row.id for row in messages]
-    for row in messages:
-        session.execute(
-            update(Message)
-            .where(Message.id == row.id)
-            .values(
-                text=erase_text(row.text or ""),
-                payload=_without_personal_fields(row.payload),
-                latitude=None,
-                longitude=None,
-                location_label=None,
-            )
-        )
-    for assessment_id, normalized in session.execute(
-        select(Assessment.id, Assessment.normalized).where(Assessment.message_id.in_(message_ids))
-    ):
-        session.execute(
-            update(Assessment)
-            .where(Assessment.id == assessment_id)
-            .values(normalized=erase_text(normalized), phones=[])
-        )
-    erased.attachments += _erase_attachments(session, agency_id, message_ids)
-    for case_id, summary in session.execute(select(Case.id, Case.summary).where(Case.id.in_(case_ids))):
-        session.execute(
-            update(Case).where(Case.id == case_id).values(summary=erase_text(summary), personal_data_erased_at=now)
-        )
+    erase_messages(session, agency_id, [row.id for row in messages], erased)
+    mark_cases_erased(session, case_ids, now)
     citizens = {row.citizen_id for row in messages if row.citizen_id is not None}
     citizens |= set(session.scalars(select(Case.citizen_id).where(Case.id.in_(case_ids), Case.citizen_id.is_not(None))))
     erased.handles += _erase_handles(session, agency_id, sorted(citizens), cutoff)
     erased.cases += len(case_ids)
-    erased.messages += len(messages)
+
+
+def erase_messages(session: Session, agency_id: int, message_ids: list[int], erased: Erased) -> None:
+    """Erase the personal data of these messages (positions, numbers, contact fields, attachments, extracted
+    numbers); their text otherwise stays."""
+    for start in range(0, len(message_ids), CHUNK):
+        chunk = message_ids[start : start + CHUNK]
+        for message_id, text, payload in session.execute(
+            select(Message.id, Message.text, Message.payload).where(Message.id.in_(chunk))
+        ):
+            values = {"text": erase_text(text or ""), "payload": _without_personal_fields(payload)}
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(**values, latitude=None, longitude=None, location_label=None)
+            )
+        for assessment_id, normalized in session.execute(
+            select(Assessment.id, Assessment.normalized).where(Assessment.message_id.in_(chunk))
+        ):
+            session.execute(
+                update(Assessment)
+                .where(Assessment.id == assessment_id)
+                .values(normalized=erase_text(normalized), phones=[])
+            )
+        erased.attachments += _erase_attachments(session, agency_id, chunk)
+        erased.messages += len(chunk)
+
+
+def mark_cases_erased(session: Session, case_ids: list[int], now: dt.datetime) -> None:
+    """The cases' summaries without numbers, and the cases marked as erased (their pages say when)."""
+    for case_id, summary in session.execute(select(Case.id, Case.summary).where(Case.id.in_(case_ids))):
+        session.execute(
+            update(Case).where(Case.id == case_id).values(summary=erase_text(summary), personal_data_erased_at=now)
+        )
 
 
 def _without_personal_fields(payload: Any) -> Any:

@@ -405,6 +405,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "None set: English place names keep their text but get no pin. Enter two-letter country codes (HT, CN…).",
     ),
     "places.countries": ("国家代码", "Country codes"),
+    "erase.title": ("应本人要求删除个人信息", "Erase personal data at the citizen's request"),
+    "erase.hint": (
+        "删除此群众全部留言中的位置、电话和身份证号、联系方式、照片等附件，删除其联系方式并取消其关注；"
+        "留言内容（去掉这些号码）和办理记录保留。删除后无法再通过任何渠道答复此人。",
+        "Erases the positions, phone and ID numbers, contact details, photos and other attachments in all of this "
+        "citizen's messages, their contact details and their subscriptions; the text (without those numbers) and "
+        "the record of handling stay. Nobody can answer them on any channel afterwards.",
+    ),
+    "erase.reason": ("申请说明（必填，记入日志）", "The request (required, kept in the log)"),
+    "erase.reason_example": ("如：本人 12 月 8 日来电申请删除", "e.g. asked by phone on 8 December"),
+    "erase.button": ("删除个人信息", "Erase personal data"),
+    "erase.confirm": (
+        "确定删除此群众的个人信息？删除后无法恢复，也无法再答复此人。",
+        "Erase this citizen's personal data? It cannot be undone, and nobody can answer them afterwards.",
+    ),
+    "notice.citizen_erased": ("已删除此群众的个人信息。", "The citizen's personal data was erased."),
     "retention.title": ("个人信息保存期限", "Keeping personal data"),
     "retention.hint": (
         "案件办结（或回访、归档）且此后若干天没有变动时，删除其中群众的个人信息：分享的位置、电话和身份证号、"

@@ -13,6 +13,7 @@ from wenzheng.agencies.models import Agency
 from wenzheng.attachments.store import get_store
 from wenzheng.audit.actions import record_audit
 from wenzheng.citizens.privacy import audit_personal_view, shown_handle
+from wenzheng.citizens.retention import do_erase_citizen
 from wenzheng.errors import InvalidInput, WenzhengError
 from wenzheng.messages import delivery
 from wenzheng.messages.access import (
@@ -187,8 +188,22 @@ def citizen_page(
             "handles": handles,
             "messages": messages_of_citizen(db, citizen),
             "agency": db.get(Agency, citizen.agency_id),
+            "may_erase": (actor.role_in(citizen.agency_id) or Role.VIEWER).at_least(Role.ADMIN),
         },
     )
+
+
+@router.post("/citizens/{citizen_id}/erase")
+def erase_citizen(
+    citizen_id: int,
+    reason: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    """An admin erases a citizen's personal data at their request (citizens.retention.do_erase_citizen)."""
+    citizen = access_citizen_by_id(db, actor, citizen_id)
+    do_erase_citizen(db, actor, citizen, reason=reason)
+    return see_other(f"/console/citizens/{citizen_id}", notice="citizen_erased")
 
 
 @router.get("/attachments/{attachment_id}")
