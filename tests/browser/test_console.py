@@ -191,3 +191,32 @@ def test_an_admin_sets_how_long_personal_data_is_kept(
     page.locator("#retention").screenshot(path=str(screenshots / "console-agency-retention.png"))
     db.expire_all()
     assert db.get_one(Agency, agency.id).retention_days == 730
+
+
+def test_an_admin_erases_a_citizens_personal_data_after_confirming(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from sqlalchemy import select
+
+    from wenzheng.agencies.models import Agency
+    from wenzheng.citizens.models import CitizenHandle
+    from wenzheng.demo import AGENCIES
+
+    seed_demo(db)
+    agency = db.scalars(select(Agency).where(Agency.slug == AGENCIES[0].slug)).one()
+    citizen_id = db.scalars(
+        select(CitizenHandle.citizen_id).where(CitizenHandle.agency_id == agency.id, CitizenHandle.channel == "phone")
+    ).first()
+    assert citizen_id is not None
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server, "yaan-admin")
+    page.goto(f"{live_server}/console/citizens/{citizen_id}")
+    page.fill("#erase input[name=reason]", "本人来电申请删除")
+    page.screenshot(path=str(screenshots / "console-citizen-erase.png"), full_page=True)
+    dialogs: list[str] = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.click("#erase button[type=submit]")
+    page.wait_for_selector("text=已删除此群众的个人信息")
+    assert dialogs and "无法恢复" in dialogs[0]
+    db.expire_all()
+    assert not db.scalars(select(CitizenHandle).where(CitizenHandle.citizen_id == citizen_id)).all()
