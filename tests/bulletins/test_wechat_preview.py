@@ -50,6 +50,7 @@ def test_the_author_sends_a_draft_to_their_wechat_and_it_is_audited_without_usin
     assert (audit.subject_id, audit.data["wechat_name"]) == (bulletin.id, "zhangwei_2013")
     shown = client.get(sent.headers["location"]).text
     assert "预览已发到该微信号" in shown and "发送微信预览给" in shown
+    assert 'value="zhangwei_2013"' in shown  # the next preview goes to the same WeChat ID unless changed
 
 
 @pytest.mark.parametrize("name", ["", "13800001234", "wx", "张伟", "a" * 21, "zhang wei"])

@@ -554,12 +554,30 @@ def _bulletin_page(
         "wechat_report": wechat_report(db, bulletin.id),
         "verdict_key": verdict_key,
         "wechat_preview": _may_preview_on_wechat(db, actor, bulletin),
+        "last_wechat_name": _last_preview_name(db, actor, bulletin.agency_id),
         "may": allowed_actions(actor, bulletin),
         "published": bulletin.state in BulletinState.PUBLISHED,
         "cap": cap,
         "refused": refused,
     }
     return render(request, "console/bulletin.html", context, status_code=refused.status if refused else 200)
+
+
+def _last_preview_name(db: Session, actor: Actor, agency_id: int) -> str:
+    """The WeChat ID this person last sent a preview to in this agency (its audit event records it)."""
+    if actor.user_id is None:
+        return ""
+    data = db.scalar(
+        select(AuditEvent.data)
+        .where(
+            AuditEvent.agency_id == agency_id,
+            AuditEvent.actor_user_id == actor.user_id,
+            AuditEvent.action == "console:bulletin:wechat_preview",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return str((data or {}).get("wechat_name", ""))
 
 
 def _may_preview_on_wechat(db: Session, actor: Actor, bulletin: Bulletin) -> bool:
