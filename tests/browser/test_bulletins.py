@@ -142,3 +142,27 @@ def test_an_operator_sees_a_draft_on_their_own_wechat_before_it_goes_out(
     assert call.json["towxname"] == "zhangwei_2013" and "【志愿者招募】" in call.json["text"]["content"]
     assert page.is_visible("ol.timeline li:has-text('发送微信预览给 zhangwei_2013')")
     page.screenshot(path=str(screenshots / "console-bulletin-wechat-preview.png"), full_page=True)
+
+
+def test_the_compose_form_counts_the_followers_inside_a_circle_as_it_is_typed(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from sqlalchemy import select, update
+
+    from wenzheng.accounts.models import Account
+    from wenzheng.followers.models import Follower
+
+    seed_demo(db)
+    account = db.scalars(select(Account).where(Account.slug == "yaan")).one()
+    ids = db.scalars(select(Follower.id).where(Follower.account_id == account.id).order_by(Follower.id).limit(3)).all()
+    db.execute(update(Follower).where(Follower.id.in_(ids)).values(last_latitude=30.05, last_longitude=102.95))
+    db.commit()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _log_in(page, live_server, "yaan-operator")
+    page.goto(f"{live_server}/console/accounts/{account.id}/bulletins/new")
+    page.fill("input[name=title]", "水库泄洪")
+    page.fill("textarea[name=body]", "坝下游5公里内群众请转移。")
+    page.fill("#f-near", "30.05,102.95,5")
+    page.wait_for_selector("#audience-count strong >> text=3")
+    page.locator("#f-near").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "console-bulletin-near.png"))

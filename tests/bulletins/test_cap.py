@@ -440,3 +440,19 @@ def _stored(db: Session, owner: Account, *, state: str = "sent", **overrides: An
 
 def _raw(bulletin: Bulletin) -> bytes:
     return cap.alert_document(bulletin, account=account(), agency=agency(), references=[], base_url=BASE)
+
+
+def test_the_audiences_circles_are_cap_circles_between_polygon_and_geocodes() -> None:
+    near = {"near": ["30.05000,102.95000,5", "29.98000,103.00000,0.5"]}
+    area = document(alert(audience=near)).find(f"{NS}info/{NS}area")
+    assert area is not None
+    assert_in_sequence(local_names(area), AREA_SEQUENCE)
+    assert [c.text for c in area.findall(NS + "circle")] == ["30.05,102.95 5", "29.98,103 0.5"]
+    parsed = cap.parse_alert(
+        cap.alert_document(alert(audience=near), account=account(), agency=agency(), references=[], base_url=BASE)
+    )
+    assert parsed["circles"] == ["30.05,102.95 5", "29.98,103 0.5"]
+    only_circle = document(alert(area_desc="", area_codes=[], area_polygon="", audience=near)).find(
+        f"{NS}info/{NS}area"
+    )
+    assert only_circle is not None and text(only_circle, "areaDesc") == "雅安市人民政府"  # the required areaDesc

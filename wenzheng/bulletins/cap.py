@@ -507,13 +507,22 @@ def _info(info: ET.Element, bulletin: Bulletin, *, account: Account, agency: Age
     _text(info, "web", bulletin_url(account.slug, bulletin.id, base_url=base_url))
     if bulletin.warning_colour in COLOURS:
         _value_pair(info, "parameter", COLOUR_PARAMETER, bulletin.warning_colour.capitalize())
-    if bulletin.area_desc or bulletin.area_codes or bulletin.area_polygon:
+    if bulletin.area_desc or bulletin.area_codes or bulletin.area_polygon or cap_circles(bulletin):
         _area(ET.SubElement(info, "area"), bulletin, fallback=agency.name)
+
+
+def cap_circles(bulletin: Bulletin) -> list[str]:
+    """The audience's circles (``near``) as CAP writes a circle: ``lat,lon radius`` (WGS-84, kilometres)."""
+    from wenzheng.bulletins.audience import circle_of
+
+    return [f"{lat:g},{lon:g} {km:g}" for lat, lon, km in map(circle_of, (bulletin.audience or {}).get("near", []))]
 
 
 def _area(area: ET.Element, bulletin: Bulletin, *, fallback: str) -> None:
     _text(area, "areaDesc", bulletin.area_desc or fallback)
     _text(area, "polygon", bulletin.area_polygon)
+    for circle in cap_circles(bulletin):  # CAP's order: areaDesc, polygon, circle, geocode
+        _text(area, "circle", circle)
     for code in bulletin.area_codes or ():
         _value_pair(area, "geocode", GEOCODE_GB2260, code)
 
@@ -592,6 +601,7 @@ def _parse_info(info: ET.Element) -> dict[str, Any]:
         "parameters": _value_pairs(info, "parameter"),
         "area_desc": _find(area, "areaDesc") if area is not None else "",
         "polygons": _find_all(area, "polygon") if area is not None else [],
+        "circles": _find_all(area, "circle") if area is not None else [],
         "geocodes": _value_pair_list(area, "geocode") if area is not None else [],
     }
 

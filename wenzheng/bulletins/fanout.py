@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
-from wenzheng.bulletins.audience import audience_filter
+from wenzheng.bulletins.audience import NARROWING, audience_filter
 from wenzheng.bulletins.cap import bulletin_url
 from wenzheng.bulletins.models import (
     Bulletin,
@@ -129,7 +129,7 @@ def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:
         check_mass_send_quota(session, account)
     except MassSendQuotaExhausted:
         return WeChatMode.TEMPLATE if binding.bulletin_template_id else WeChatMode.FALLBACK
-    everyone = not any((bulletin.audience or {}).get(key) for key in ("tags", "regions", "channels"))
+    everyone = not any((bulletin.audience or {}).get(key) for key in NARROWING)
     # The bulletin's mass send is recorded like the console's own, so it counts against the same quota.
     session.add(
         MassSend(

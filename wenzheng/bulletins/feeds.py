@@ -26,6 +26,7 @@ from wenzheng.bulletins.cap import (
     alert_sent_at,
     alert_severity,
     bulletin_url,
+    cap_circles,
     cap_time,
     deployment_host,
     xml_bytes,
@@ -178,6 +179,8 @@ def _cap_fields(entry: ET.Element, alert: Bulletin, account: Account, base_url: 
     ]
     for name, value in values:
         _text(entry, f"cap:{name}", value)
+    for circle in cap_circles(alert):
+        _text(entry, "cap:circle", circle)
     for code in alert.area_codes or ():
         geocode = ET.SubElement(entry, "cap:geocode")
         _text(geocode, "cap:valueName", GEOCODE_GB2260)

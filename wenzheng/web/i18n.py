@@ -716,9 +716,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bulletins.public_page": ("公众页面", "Public page"),
     "bulletins.audience": ("受众", "Audience"),
     "bulletins.audience_hint": (
-        "不选即不限。关注者须同时满足：带任一所选标签、在任一所选地区、在任一所选渠道。",
+        "不选即不限。关注者须同时满足：带任一所选标签、在任一所选地区、最后位置在任一所填范围内、在任一所选渠道。",
         "Leave a part empty to not narrow by it. A follower must carry any chosen tag, be in any chosen "
-        "region and follow on any chosen channel.",
+        "region, have last been inside any circle given and follow on any chosen channel.",
     ),
     "bulletins.tags": ("标签", "Tags"),
     "bulletins.no_tags": ("关注者还没有标签。", "No follower carries a tag yet."),
@@ -881,6 +881,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit_action.citizen:view_personal_data": ("查看群众个人信息", "viewed the citizen's personal data"),
     "audit_action.case:view_personal_data": ("查看个人信息", "viewed personal data"),
     "audit_action.message:view_personal_data": ("查看个人信息", "viewed personal data"),
+    "bulletins.near": ("附近范围", "Within"),
+    "bulletins.near_hint": (
+        "每行一个圆：纬度,经度,半径公里，如 30.05,102.95,5；发给最后分享的位置在圆内的关注者",
+        "one circle per line: latitude,longitude,radius in km, e.g. 30.05,102.95,5; for followers whose last "
+        "shared position is inside",
+    ),
     "bulletins.wechat_report": ("微信回报", "WeChat's report"),
     "bulletins.wechat_report_line": (
         "已回报 {reported}/{sends} 次群发：发送成功 {sent} / 共 {total}，"

@@ -81,6 +81,7 @@ CODE_FIELDS = {
     "bulletin_unknown_channel": "channels",
     "bulletin_bad_region": "regions",
     "bulletin_audience_too_big": "regions",
+    "bulletin_bad_circle": "near",
     "bulletin_bad_schedule": "scheduled_for",
     "bulletin_schedule_past": "scheduled_for",
 }
@@ -118,6 +119,7 @@ class ComposeForm:
     link: str = ""
     tags: list[str] = field(default_factory=list)
     regions: str = ""
+    near: str = ""  # circles, one per line: lat,lon,km
     channels: list[str] = field(default_factory=list)
     scheduled_for: str = ""
     alert: dict[str, str] = field(default_factory=dict)
@@ -138,6 +140,7 @@ class ComposeForm:
             link=text("link"),
             tags=[v for v in form.getlist("tags") if isinstance(v, str)],
             regions=text("regions"),
+            near=text("near"),
             channels=[v for v in form.getlist("channels") if isinstance(v, str)],
             scheduled_for=text("scheduled_for"),
             alert={name: text(name) for name in ALERT_INPUTS},
@@ -159,13 +162,14 @@ class ComposeForm:
             link=bulletin.link,
             tags=list(audience.get("tags", [])),
             regions=" ".join(audience.get("regions", [])),
+            near="\n".join(audience.get("near", [])),
             channels=list(audience.get("channels", [])),
             scheduled_for=_local_input(bulletin.scheduled_for, tz),
             alert=alert,
         )
 
     def audience(self) -> dict[str, Any]:
-        return {"tags": self.tags, "regions": self.regions, "channels": self.channels}
+        return {"tags": self.tags, "regions": self.regions, "near": self.near, "channels": self.channels}
 
     def draft(self, tz: str, image: tuple[str, str] | None) -> Draft:
         return Draft(
@@ -458,13 +462,14 @@ def audience_count(
     account_id: int,
     tags: list[str] = Query(default=[]),
     regions: str = "",
+    near: str = "",
     channels: list[str] = Query(default=[]),
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> JSONResponse:
     """How many followers the audience reaches, per channel and in all (``total``)."""
     account = access_account_by_id(db, actor, account_id)
-    audience = clean_audience({"tags": tags, "regions": regions, "channels": channels})
+    audience = clean_audience({"tags": tags, "regions": regions, "near": near, "channels": channels})
     return JSONResponse(count_audience(db, account.id, audience), headers={"Cache-Control": "no-store"})
 
 

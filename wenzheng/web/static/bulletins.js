@@ -73,6 +73,7 @@
       form.querySelectorAll('input[name="tags"]:checked').forEach(function (box) { query.append("tags", box.value); });
       form.querySelectorAll('input[name="channels"]:checked').forEach(function (box) { query.append("channels", box.value); });
       query.set("regions", form.elements.regions.value);
+      query.set("near", form.elements.near.value);
       fetch(form.dataset.audience + "?" + query, {headers: {Accept: "application/json"}, credentials: "same-origin"})
         .then(asJSON)
         .then(function (answer) {
@@ -108,7 +109,7 @@
         .catch(function () { /* the preview catches up after the next change */ });
     }, 400);
 
-    const audienceFields = ["tags", "regions", "channels"];
+    const audienceFields = ["tags", "regions", "near", "channels"];
     const previewFields = ["kind", "title", "body", "cap_instruction"];
     function changed(event) {
       const name = event.target.name;
