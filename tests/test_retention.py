@@ -52,6 +52,17 @@ def _end(db: Session, case: Case) -> None:
     db.commit()
 
 
+def _follows_by_sms(db: Session, tenant: Tenant, citizen_id: int | None, phone: str) -> None:
+    from wenzheng.followers.models import Follower
+
+    db.add(
+        Follower(
+            agency_id=tenant.agency.id, account_id=tenant.account.id, citizen_id=citizen_id, channel="sms", handle=phone
+        )
+    )
+    db.commit()
+
+
 @pytest.fixture
 def tenant(db: Session) -> Tenant:
     tenant = create_tenant(db, "keep")
@@ -111,20 +122,9 @@ def test_an_ended_case_loses_its_personal_data_after_the_period_and_keeps_its_re
 def test_a_citizen_who_still_follows_or_wrote_lately_keeps_their_contact(
     client: TestClient, db: Session, tenant: Tenant
 ) -> None:
-    from wenzheng.followers.models import Follower
-
     first = _write(client, db, tenant, "form-retention-000003", "13800138002")
     _end(db, _case_of(db, first.id))
-    db.add(
-        Follower(
-            agency_id=tenant.agency.id,
-            account_id=tenant.account.id,
-            citizen_id=first.citizen_id,
-            channel="sms",
-            handle="+8613800138002",
-        )
-    )
-    db.commit()
+    _follows_by_sms(db, tenant, first.citizen_id, "+8613800138002")
 
     apply_retention(wz_db.session_factory(), now=utcnow() + dt.timedelta(days=366))
     db.expire_all()
@@ -228,16 +228,7 @@ def test_an_admin_erases_a_citizens_personal_data_at_their_request(
     written = _write(client, db, tenant, "form-retention-000009", "13800138009", photo=True)
     case = _case_of(db, written.id)
     sha256 = db.scalars(select(Attachment.sha256).where(Attachment.message_id == written.id)).one()
-    db.add(
-        Follower(
-            agency_id=tenant.agency.id,
-            account_id=tenant.account.id,
-            citizen_id=written.citizen_id,
-            channel="sms",
-            handle="+8613800138009",
-        )
-    )
-    db.commit()
+    _follows_by_sms(db, tenant, written.citizen_id, "+8613800138009")
     citizen = db.get_one(Citizen, written.citizen_id)
     with pytest.raises(Forbidden):
         do_erase_citizen(db, actor_for_user(db, tenant.operator), citizen, reason="本人来电")
