@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Each prints its own figures next to its own baseline; `make bench` runs them all.
-OTHER_BENCHMARKS = ("bench.wechat_ingest", "bench.triage", "bench.pace")
+OTHER_BENCHMARKS = ("bench.wechat_ingest", "bench.triage", "bench.pace", "bench.map")
 
 
 @contextmanager

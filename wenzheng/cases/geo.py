@@ -115,6 +115,7 @@ _LATER = (
     .join(Case, Case.id == Message.case_id)
     .join(Assessment, Assessment.message_id == Message.id)
     .where(Message.direction == Direction.INBOUND, Message.id != Case.first_message_id)
+    .where(cast(Assessment.places, Text) != "[]")  # most messages name no place: they need not come back
     .order_by(Message.received_at, Message.id)
 )
 
@@ -197,8 +198,13 @@ def place_position(places: list[dict[str, Any]] | None) -> Position | None:
     if not located:
         return None
     finest = max(located, key=_fineness)
-    lat, lon = gcj02_to_wgs84(float(finest["lat"]), float(finest["lon"]))
-    return Position(lat, lon, exact=False)
+    return _centre(float(finest["lat"]), float(finest["lon"]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _centre(lat: float, lon: float) -> Position:
+    """A named place's centre (the gazetteer's GCJ-02) in WGS-84: a few thousand centres, each converted once."""
+    return Position(*gcj02_to_wgs84(lat, lon), exact=False)
 
 
 def _located(places: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
