@@ -31,27 +31,27 @@ def reseal_stored_secrets(session: Session, actor: Actor) -> ResealReport:
     """Seal every stored secret with the current key; audited per agency for the bindings; not committed."""
     report = ResealReport()
     for binding in session.scalars(select(WeChatBinding).order_by(WeChatBinding.id)):
-        if not binding.app_secret_encrypted:
-            continue
-        try:
-            binding.app_secret_encrypted = reseal(binding.app_secret_encrypted)
-        except InvalidToken:
-            report.unreadable.append(f"WeChat AppSecret of account {binding.account_id}")
-            continue
-        report.resealed += 1
-        record_audit(
-            session,
-            actor,
-            "cli:wechat_binding:reseal",
-            agency_id=binding.agency_id,
-            subject_type="account",
-            subject_id=binding.account_id,
-        )
+        what = f"WeChat AppSecret of account {binding.account_id}"
+        if binding.app_secret_encrypted and _resealed(binding, "app_secret_encrypted", what, report):
+            record_audit(
+                session,
+                actor,
+                "cli:wechat_binding:reseal",
+                agency_id=binding.agency_id,
+                subject_type="account",
+                subject_id=binding.account_id,
+            )
     for key in session.scalars(select(DeploymentKey).order_by(DeploymentKey.name)):
-        try:
-            key.value_sealed = reseal(key.value_sealed)
-        except InvalidToken:
-            report.unreadable.append(f"deployment key {key.name}")
-            continue
-        report.resealed += 1
+        _resealed(key, "value_sealed", f"deployment key {key.name}", report)
     return report
+
+
+def _resealed(row: object, attribute: str, what: str, report: ResealReport) -> bool:
+    """Seal ``row.attribute`` with the current key and count it; an unreadable one is named in the report."""
+    try:
+        setattr(row, attribute, reseal(getattr(row, attribute)))
+    except InvalidToken:
+        report.unreadable.append(what)
+        return False
+    report.resealed += 1
+    return True

@@ -43,11 +43,10 @@ from wenzheng import __version__
 from wenzheng.accounts.models import Account
 from wenzheng.bulletins.audience import nearest_county
 from wenzheng.bulletins.models import Bulletin, BulletinKind, DeploymentKey, PushSubscription
-from wenzheng.citizens.actions import find_or_create_citizen
 from wenzheng.config import Mode, get_settings
 from wenzheng.db import utcnow
 from wenzheng.errors import InvalidInput, Unavailable
-from wenzheng.followers.actions import apply_follow_action
+from wenzheng.followers.actions import apply_follow_action, follow_without_message
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.followers.regions import checked_region
 from wenzheng.intake.inbound import FollowAction, Inbound
@@ -422,18 +421,7 @@ def record_failure(session: Session, subscription_ids: Iterable[int]) -> None:
 
 def _follow(session: Session, account: Account, endpoint_hash: str, browser_token: str) -> Follower:
     handles = ((CHANNEL, endpoint_hash), ("web", browser_token))
-    citizen_id = find_or_create_citizen(session, account.agency_id, handles)
-    assert citizen_id is not None
-    follow = Inbound(
-        channel=CHANNEL,
-        channel_message_id="",
-        kind="event",
-        handle=endpoint_hash,
-        follow_action=FollowAction.FOLLOW,
-        tags=("from:web",),
-    )
-    follower = apply_follow_action(session, account, citizen_id, follow)
-    assert follower is not None
+    follower = follow_without_message(session, account, CHANNEL, handles, tags=("from:web",))
     session.flush()
     return follower
 

@@ -83,8 +83,7 @@ def do_erase_citizen(session: Session, actor: Actor, citizen: Citizen, *, reason
     case_ids = list(
         session.scalars(select(Case.id).where(Case.agency_id == citizen.agency_id, Case.citizen_id == citizen.id))
     )
-    for case_id, summary in session.execute(select(Case.id, Case.summary).where(Case.id.in_(case_ids))):
-        session.execute(update(Case).where(Case.id == case_id).values(summary=erase_text(summary)))
+    erase_summaries(session, case_ids)
     erased.cases = len(case_ids)
     erased.handles = rowcount(
         session.execute(
@@ -179,7 +178,7 @@ def _erase_cases(
         select(Message.id, Message.citizen_id).where(Message.agency_id == agency_id, Message.case_id.in_(case_ids))
     ).all()
     erase_messages(session, agency_id, [row.id for row in messages], erased)
-    mark_cases_erased(session, case_ids, now)
+    erase_summaries(session, case_ids, erased_at=now)
     citizens = {row.citizen_id for row in messages if row.citizen_id is not None}
     citizens |= set(session.scalars(select(Case.citizen_id).where(Case.id.in_(case_ids), Case.citizen_id.is_not(None))))
     erased.handles += _erase_handles(session, agency_id, sorted(citizens), cutoff)
@@ -212,12 +211,12 @@ def erase_messages(session: Session, agency_id: int, message_ids: list[int], era
         erased.messages += len(chunk)
 
 
-def mark_cases_erased(session: Session, case_ids: list[int], now: dt.datetime) -> None:
-    """The cases' summaries without numbers, and the cases marked as erased (their pages say when)."""
+def erase_summaries(session: Session, case_ids: list[int], *, erased_at: dt.datetime | None = None) -> None:
+    """The cases' summaries without numbers; with ``erased_at`` the cases are marked as erased by the retention
+    period (their pages say when)."""
+    marked = {"personal_data_erased_at": erased_at} if erased_at is not None else {}
     for case_id, summary in session.execute(select(Case.id, Case.summary).where(Case.id.in_(case_ids))):
-        session.execute(
-            update(Case).where(Case.id == case_id).values(summary=erase_text(summary), personal_data_erased_at=now)
-        )
+        session.execute(update(Case).where(Case.id == case_id).values(summary=erase_text(summary), **marked))
 
 
 def _without_personal_fields(payload: Any) -> Any:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
 from wenzheng.bulletins.audience import nearest_county
+from wenzheng.citizens.actions import Handle, find_or_create_citizen
 from wenzheng.db import utcnow
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.followers.regions import region_request
@@ -33,6 +36,34 @@ def apply_follow_action(session: Session, account: Account, citizen_id: int, inb
         _locate(follower, inbound)
     else:  # a scan or similar by a follower: it only adds tags
         follower.tags = _merged(follower.tags, inbound.tags)
+    return follower
+
+
+def follow_without_message(
+    session: Session,
+    account: Account,
+    channel: str,
+    handles: Sequence[Handle],
+    *,
+    tags: tuple[str, ...] = (),
+    place_words: str | None = None,
+) -> Follower:
+    """Follow on ``channel`` as the first of ``handles``, when the follow comes with no message to accept: the
+    citizen page's sign-ups, a confirmed link. The citizen is the one any of the handles names, or a new one;
+    ``place_words`` (「地区 宝兴县」) name the follower's county as they would in a message."""
+    citizen_id = find_or_create_citizen(session, account.agency_id, handles)
+    assert citizen_id is not None
+    follow = Inbound(
+        channel=channel,
+        channel_message_id="",
+        kind="event",
+        handle=handles[0][1],
+        follow_action=FollowAction.FOLLOW,
+        tags=tags,
+        location_label=place_words,
+    )
+    follower = apply_follow_action(session, account, citizen_id, follow)
+    assert follower is not None
     return follower
 
 

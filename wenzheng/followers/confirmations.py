@@ -16,12 +16,10 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from sqlalchemy.orm import Session
 
 from wenzheng.accounts.models import Account
-from wenzheng.citizens.actions import find_or_create_citizen
 from wenzheng.config import get_settings
 from wenzheng.errors import NotFound
-from wenzheng.followers.actions import apply_follow_action
+from wenzheng.followers.actions import follow_without_message
 from wenzheng.followers.models import Follower
-from wenzheng.intake.inbound import FollowAction, Inbound
 from wenzheng.vault import keyed_fernet
 
 CONFIRM_DAYS = 7
@@ -64,19 +62,8 @@ def request_of_link(account: Account, token: str) -> FollowRequest:
 def confirm_follow(session: Session, account: Account, token: str) -> Follower:
     """Follow as the link asks (again is harmless: a follower stays one); not committed."""
     request = request_of_link(account, token)
-    citizen_id = find_or_create_citizen(session, account.agency_id, (("email", request.address),))
-    assert citizen_id is not None
-    follow = Inbound(
-        channel=CHANNEL,
-        channel_message_id="",
-        kind="event",
-        handle=request.address,
-        follow_action=FollowAction.FOLLOW,
-        location_label=request.place or None,
-    )
-    follower = apply_follow_action(session, account, citizen_id, follow)
-    assert follower is not None
-    return follower
+    handles = (("email", request.address),)
+    return follow_without_message(session, account, CHANNEL, handles, place_words=request.place or None)
 
 
 def _fernet() -> MultiFernet:

@@ -207,11 +207,9 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str
     """Follow the account from the web page with the code texted to the number (send_follow_code): its
     bulletins will come by SMS to this number, and those for the county named in ``place`` (optional: 宝兴县,
     雅安宝兴) too. A wrong or old code is refused, and counted (committed) against the address and the number."""
-    from wenzheng.citizens.actions import find_or_create_citizen
-    from wenzheng.followers.actions import apply_follow_action
+    from wenzheng.followers.actions import follow_without_message
     from wenzheng.followers.codes import code_valid
     from wenzheng.followers.regions import checked_region
-    from wenzheng.intake.inbound import FollowAction
 
     number = normalize_phone(phone)
     region = checked_region(place)
@@ -226,16 +224,6 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str
             code="wrong_code",
             details={"field": "code"},
         )
-    citizen_id = find_or_create_citizen(session, account.agency_id, (("phone", number),))
-    assert citizen_id is not None
-    follow = Inbound(
-        channel="sms",
-        channel_message_id="",
-        kind="event",
-        handle=number,
-        follow_action=FollowAction.FOLLOW,
-        tags=("from:web",),
-    )
-    follower = apply_follow_action(session, account, citizen_id, follow)
-    if follower is not None and region is not None:
+    follower = follow_without_message(session, account, "sms", (("phone", number),), tags=("from:web",))
+    if region is not None:
         follower.region_code = region
