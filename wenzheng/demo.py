@@ -276,7 +276,8 @@ def _login_rows() -> list[tuple[str, str, str]]:
     return [(username, role.value, spec.name) for spec in AGENCIES for username, _name, role in spec.staff]
 
 
-# Followers of the demo account: WeChat (some from the shelters' QR codes), SMS and e-mail, in three counties.
+# Followers of the demo account: WeChat (some from the shelters' QR codes), SMS and e-mail, in three counties;
+# one in ten asked for bulletins in English (visitors, foreign volunteers).
 DEMO_REGIONS = ("511826", "511827", "511802")  # 芦山县, 宝兴县, 雨城区
 DEMO_FOLLOWERS = (("wechat", 240), ("sms", 40), ("email", 12))
 
@@ -305,6 +306,7 @@ def _seed_followers(session: Session, account: Account) -> None:
                     handle=handle,
                     tags=tags,
                     region_code=DEMO_REGIONS[n % len(DEMO_REGIONS)],
+                    language="en" if n % 10 == 3 else None,
                 )
             )
     session.commit()
@@ -355,6 +357,16 @@ def _seed_bulletins(session: Session, account: Account) -> None:
             "area_desc": "宝兴县、芦山县",
             "area_codes": "511826 511827",
             "expires_at": expires,
+        },
+        translations={
+            "en": {
+                "title": "Orange landslide warning: Baoxing and Lushan counties",
+                "body": "Aftershocks and rain make landslides and rockfalls likely in the hills of Baoxing and Lushan.",
+                "event": "Landslide",
+                "instruction": "Keep away from slopes and rivers. In danger zones, go to a shelter now; do not return "
+                "to damaged houses.",
+                "area_desc": "Baoxing and Lushan counties",
+            }
         },
     )
     alert = do_create_bulletin(session, admin, account, landslide)

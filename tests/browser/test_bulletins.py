@@ -166,3 +166,41 @@ def test_the_compose_form_counts_the_followers_inside_a_circle_as_it_is_typed(
     page.wait_for_selector("#audience-count strong >> text=3")
     page.locator("#f-near").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "console-bulletin-near.png"))
+
+
+def test_an_english_version_is_written_beside_the_chinese_and_read_on_a_phone(
+    db: Session, live_server: str, browser: Any, screenshots: Path
+) -> None:
+    from sqlalchemy import select
+
+    from wenzheng.accounts.models import Account
+    from wenzheng.bulletins.models import Bulletin
+
+    seed_demo(db)
+    account = db.scalars(select(Account).where(Account.slug == "yaan")).one()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    _log_in(page, live_server, "yaan-operator")
+    page.goto(f"{live_server}/console/accounts/{account.id}/bulletins/new")
+    page.fill("input[name=title]", "芦山县城区恢复供水")
+    page.fill("textarea[name=body]", "今日18时起城区恢复供水，请煮沸后饮用。")
+    assert not page.is_visible("#f-en_title")  # folded away until someone writes one
+    page.click("#translation-en summary")
+    page.fill("#f-en_title", "Tap water back in Lushan town")
+    page.fill("#f-en_body", "Tap water returns at 18:00 today. Boil it before drinking.")
+    assert not page.is_visible("#f-en_event")  # the alert's words only for alerts
+    readers = page.text_content("#translation-en-readers strong")
+    assert readers is not None and int(readers) > 0  # the demo's followers who asked for English
+    page.locator("#translation-en").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "console-bulletin-english.png"))
+    page.click("button[value=save]")
+    page.wait_for_selector("#version-en")
+    assert "Tap water back in Lushan town" in (page.text_content("#version-en") or "")
+
+    # The demo's landslide alert has an English version: a phone with the page in English reads it.
+    alert = db.scalars(select(Bulletin).where(Bulletin.account_id == account.id, Bulletin.kind == "alert")).first()
+    assert alert is not None
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US").new_page()
+    phone.goto(f"{live_server}/c/yaan/bulletins/{alert.id}?lang=en")
+    phone.wait_for_selector("text=Orange landslide warning")
+    assert "Keep away from slopes and rivers" in (phone.text_content("main") or "")
+    phone.screenshot(path=str(screenshots / "citizen-bulletin-english.png"), full_page=True)

@@ -419,3 +419,30 @@ def test_a_sent_alert_is_updated_and_then_lifted_by_alerts_that_refer_to_it(
         f"/console/accounts/{tenant.account.id}/bulletins/new?kind=alert&msg_type=Update&supersedes={draft.id}"
     )
     assert missing.status_code == 404
+
+
+def test_an_english_version_is_composed_beside_the_chinese_and_shown_with_its_readers(
+    client: TestClient, db: Session, tenant: Tenant
+) -> None:
+    readers = add_followers(db, tenant, "sms", 3)
+    readers[0].language = "en"
+    db.commit()
+    csrf = login(client, tenant.operator.username)
+
+    refused = _compose(client, tenant, csrf, en_body="Tap water returns at 18:00.")
+
+    assert refused.status_code == 422 and db.scalar(select(func.count(Bulletin.id))) == 0
+    assert 'data-field="en_title">The English version needs a title too' in refused.text
+    assert '<details class="card translation" id="translation-en" open>' in refused.text  # opened at the error
+    assert ">Tap water returns at 18:00.</textarea>" in refused.text
+
+    created = _compose(client, tenant, csrf, en_title="Water back in Lushan", en_body="Tap water returns at 18:00.")
+
+    bulletin = _only_bulletin(db)
+    assert bulletin.translations == {"en": {"title": "Water back in Lushan", "body": "Tap water returns at 18:00."}}
+    page = client.get(created.headers["location"])
+    assert 'id="version-en" lang="en"' in page.text and "Water back in Lushan" in page.text
+    readers_line = re.search(r'id="version-en".*?<strong>(\d+)</strong>', page.text, re.S)
+    assert readers_line and readers_line.group(1) == "1"
+    edit = client.get(f"/console/bulletins/{bulletin.id}/edit")
+    assert 'name="en_title" value="Water back in Lushan"' in edit.text  # the form keeps the version

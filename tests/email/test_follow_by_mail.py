@@ -130,3 +130,20 @@ def test_keywords_inside_a_real_mail_or_from_an_autoresponder_change_nothing(
     assert _follower(db) is None
     first, second = inbound_messages(db)
     assert (first.kind, first.ref is not None) == ("text", True) and second.kind == "text"
+
+
+def test_asking_for_english_by_mail_is_confirmed_by_link_and_then_kept(
+    db: Session, tenant: Tenant, listener: tuple[str, int], sink: Sink, client: TestClient
+) -> None:
+    send(listener[1], mail("English", subject="English"))
+    assert _follower(db) is None  # a forged sender cannot sign an address up, in any language
+    path = urlsplit(_confirmation_link(_answers(sink, 1))).path
+
+    assert client.post(path).status_code == 200
+
+    follower = _follower(db)
+    assert follower is not None and (follower.state, follower.language) == ("following", "en")
+    send(listener[1], mail("中文", subject="Re: English"))  # a follower switches back without a link
+    assert "将以中文发送给您" in _answers(sink, 2)
+    follower = _follower(db)
+    assert follower is not None and follower.language is None

@@ -65,3 +65,18 @@ def test_a_plea_that_begins_with_the_word_is_a_message_for_triage(
     stored = db.execute(select(Message).where(Message.channel_message_id == "r-5")).scalar_one()
     assert stored.kind == "text" and stored.ref is not None and stored.case_id is not None
     assert db.execute(select(Follower)).scalar_one_or_none() is None
+
+
+def test_english_by_sms_follows_in_english_and_is_answered_in_it(
+    client: TestClient, db: Session, gateway: Gateway
+) -> None:
+    _account_id(db)
+    inbound(client, "ENGLISH", msg_id="l-1")  # naming a language asks for bulletins, as naming a county does
+    follower = db.execute(select(Follower)).scalar_one()
+    assert (follower.state, follower.language) == ("following", "en")
+    assert "will send you its bulletins in English" in gateway.sent[-1]["text"]
+    stored = db.execute(select(Message).where(Message.channel_message_id == "l-1")).scalar_one()
+    assert (stored.kind, stored.event, stored.ref) == ("event", "language", None)
+    inbound(client, "English speaker trapped at Longmen school", msg_id="l-2")
+    plea = db.execute(select(Message).where(Message.channel_message_id == "l-2")).scalar_one()
+    assert plea.kind == "text" and plea.ref is not None  # a message for triage, not a choice of language

@@ -22,6 +22,7 @@ from wenzheng.audit.actions import record_audit
 from wenzheng.bulletins.access import published_bulletin
 from wenzheng.bulletins.audience import clean_audience, count_audience
 from wenzheng.bulletins.cap import national_identifier
+from wenzheng.bulletins.languages import clean_translations
 from wenzheng.bulletins.models import (
     Bulletin,
     BulletinDelivery,
@@ -59,6 +60,8 @@ class Draft:
     scheduled_for: dt.datetime | None = None
     alert: Mapping[str, Any] = field(default_factory=dict)
     image: tuple[str, str] | None = None  # (sha256 in the attachment store, content type)
+    # Versions in other languages, by code: {"en": {"title": ..., "body": ...}} (bulletins.languages).
+    translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def do_create_bulletin(session: Session, actor: Actor, account: Account, draft: Draft) -> Bulletin:
@@ -233,6 +236,7 @@ def _fill(session: Session, bulletin: Bulletin, draft: Draft) -> None:
     bulletin.scheduled_for = _clean_schedule(draft.scheduled_for)
     if draft.image is not None:
         bulletin.image_sha256, bulletin.image_content_type = draft.image
+    bulletin.translations = clean_translations(draft.translations, kind=draft.kind)
     if draft.kind == BulletinKind.ALERT:
         _fill_alert(session, bulletin, draft.alert)
 

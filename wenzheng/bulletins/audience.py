@@ -171,6 +171,16 @@ def count_audience(session: Session, account_id: int, audience: Mapping[str, Seq
     return counts
 
 
+def count_languages(session: Session, account_id: int, audience: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """How many of the audience asked for each language other than Chinese (followers.languages)."""
+    rows = session.execute(
+        select(Follower.language, func.count(Follower.id))
+        .where(*audience_filter(account_id, audience), Follower.language.is_not(None))
+        .group_by(Follower.language)
+    ).all()
+    return {str(language): int(count) for language, count in rows}
+
+
 def account_tags(session: Session, account_id: int, *, limit: int = 200) -> list[str]:
     """Tags in use among the account's followers (for the compose form), most common first."""
     counts: dict[str, int] = {}

@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session
 from wenzheng.accounts.models import Account
 from wenzheng.agencies.models import Agency
 from wenzheng.bulletins.access import published_bulletin
+from wenzheng.bulletins.languages import Version, version_of, written_in
 from wenzheng.bulletins.models import Bulletin
 from wenzheng.config import get_settings
 from wenzheng.db import utcnow
 from wenzheng.errors import InvalidInput, NotFound
+from wenzheng.followers.languages import CAP_TAGS, CHINESE
 from wenzheng.validation import clean_text
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -449,7 +451,9 @@ def alert_document(
     _text(root, "scope", "Public")
     if bulletin.msg_type in SUPERSEDING_MSG_TYPES and references:
         _text(root, "references", references_text(references, account=account, base_url=base_url))
-    _info(ET.SubElement(root, "info"), bulletin, account=account, agency=agency, base_url=base_url)
+    for language in written_in(bulletin):  # one info per language, the Chinese first (CAP 1.2 §3.2.2)
+        version = version_of(bulletin, language)
+        _info(ET.SubElement(root, "info"), bulletin, version, account=account, agency=agency, base_url=base_url)
     return xml_bytes(root)
 
 
@@ -488,10 +492,19 @@ def superseded_alerts(session: Session, bulletin: Bulletin, *, limit: int = 50) 
     return thread[::-1]
 
 
-def _info(info: ET.Element, bulletin: Bulletin, *, account: Account, agency: Agency, base_url: str | None) -> None:
-    _text(info, "language", "zh-CN")
+def _info(
+    info: ET.Element,
+    bulletin: Bulletin,
+    version: Version,
+    *,
+    account: Account,
+    agency: Agency,
+    base_url: str | None,
+) -> None:
+    """One ``info`` block: the words from ``version`` (its language), everything else the same in each."""
+    _text(info, "language", CAP_TAGS[version.language])
     _text(info, "category", bulletin.cap_category if bulletin.cap_category in CATEGORIES else "Other")
-    _text(info, "event", bulletin.cap_event or bulletin.title)
+    _text(info, "event", version.event or version.title)
     for response_type in (bulletin.cap_response_type or "").split():
         _text(info, "responseType", response_type)
     _text(info, "urgency", _enum(bulletin.cap_urgency, URGENCIES))
@@ -501,14 +514,15 @@ def _info(info: ET.Element, bulletin: Bulletin, *, account: Account, agency: Age
     if bulletin.expires_at is not None:
         _text(info, "expires", cap_time(bulletin.expires_at))
     _text(info, "senderName", agency.name)
-    _text(info, "headline", bulletin.title[:HEADLINE_MAX])
-    _text(info, "description", bulletin.body)
-    _text(info, "instruction", bulletin.cap_instruction)
-    _text(info, "web", bulletin_url(account.slug, bulletin.id, base_url=base_url))
+    _text(info, "headline", version.title[:HEADLINE_MAX])
+    _text(info, "description", version.body)
+    _text(info, "instruction", version.instruction)
+    web = bulletin_url(account.slug, bulletin.id, base_url=base_url)
+    _text(info, "web", web if version.language == CHINESE else f"{web}?lang={version.language}")
     if bulletin.warning_colour in COLOURS:
         _value_pair(info, "parameter", COLOUR_PARAMETER, bulletin.warning_colour.capitalize())
     if bulletin.area_desc or bulletin.area_codes or bulletin.area_polygon or cap_circles(bulletin):
-        _area(ET.SubElement(info, "area"), bulletin, fallback=agency.name)
+        _area(ET.SubElement(info, "area"), bulletin, area_desc=version.area_desc or bulletin.area_desc or agency.name)
 
 
 def cap_circles(bulletin: Bulletin) -> list[str]:
@@ -518,8 +532,8 @@ def cap_circles(bulletin: Bulletin) -> list[str]:
     return [f"{lat:g},{lon:g} {km:g}" for lat, lon, km in map(circle_of, (bulletin.audience or {}).get("near", []))]
 
 
-def _area(area: ET.Element, bulletin: Bulletin, *, fallback: str) -> None:
-    _text(area, "areaDesc", bulletin.area_desc or fallback)
+def _area(area: ET.Element, bulletin: Bulletin, *, area_desc: str) -> None:
+    _text(area, "areaDesc", area_desc)
     _text(area, "polygon", bulletin.area_polygon)
     for circle in cap_circles(bulletin):  # CAP's order: areaDesc, polygon, circle, geocode
         _text(area, "circle", circle)
@@ -554,7 +568,8 @@ def _value_pair(parent: ET.Element, tag: str, name: str, value: str) -> None:
 
 
 def parse_alert(document: bytes) -> dict[str, Any]:
-    """The key fields of a CAP 1.2 alert and of its first ``info``; InvalidInput for anything else.
+    """The key fields of a CAP 1.2 alert and of its first ``info`` (every ``info`` in ``infos``); InvalidInput
+    for anything else.
 
     Parsed with defusedxml (no entities, no external references), so it is safe on documents from outside.
     """
@@ -575,9 +590,10 @@ def parse_alert(document: bytes) -> dict[str, Any]:
         "scope": _find(root, "scope"),
         "references": _find(root, "references").split(),
     }
-    info = root.find(_q("info"))
-    if info is not None:
-        fields.update(_parse_info(info))
+    infos = [_parse_info(info) for info in root.findall(_q("info"))]
+    if infos:
+        fields.update(infos[0])
+    fields["infos"] = infos
     return fields
 
 

@@ -25,6 +25,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
 from wenzheng.bulletins.audience import NARROWING, audience_filter
 from wenzheng.bulletins.cap import bulletin_url
+from wenzheng.bulletins.languages import version_of
 from wenzheng.bulletins.models import (
     Bulletin,
     BulletinDelivery,
@@ -39,6 +40,7 @@ from wenzheng.channels.models import EmailBinding, SmsBinding
 from wenzheng.citizens.models import CitizenHandle
 from wenzheng.config import get_settings
 from wenzheng.db import rowcount, utcnow
+from wenzheng.followers.languages import CHINESE
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.jobs import queue
 from wenzheng.jobs.models import Job
@@ -129,7 +131,10 @@ def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:
         check_mass_send_quota(session, account)
     except MassSendQuotaExhausted:
         return WeChatMode.TEMPLATE if binding.bulletin_template_id else WeChatMode.FALLBACK
-    everyone = not any((bulletin.audience or {}).get(key) for key in NARROWING)
+    # A sendall carries one text: followers who read a version of their own need lists (one per language).
+    everyone = not any((bulletin.audience or {}).get(key) for key in NARROWING) and not _reads_a_version(
+        session, bulletin
+    )
     # The bulletin's mass send is recorded like the console's own, so it counts against the same quota.
     session.add(
         MassSend(
@@ -142,6 +147,24 @@ def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:
         )
     )
     return WeChatMode.MASS_ALL if everyone else WeChatMode.MASS_LIST
+
+
+def _reads_a_version(session: Session, bulletin: Bulletin) -> bool:
+    """Whether a WeChat follower of the account reads one of the bulletin's other versions."""
+    languages = list(bulletin.translations or {})
+    if not languages:
+        return False
+    found = session.scalar(
+        select(Follower.id)
+        .where(
+            Follower.account_id == bulletin.account_id,
+            Follower.channel == "wechat",
+            Follower.state == FollowerState.FOLLOWING,
+            Follower.language.in_(languages),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 @leased_task("bulletins.deliver", lease_seconds=DELIVER_LEASE_SECONDS)
@@ -177,8 +200,7 @@ def deliver_range(
         read = _read_page(session_factory, bulletin_id, start, end, retries)
         if read is None:
             return handed  # cancelled, or finished by someone else
-        content, recipients = read
-        if recipients:
+        for content, recipients in read:  # one group per language the page's followers read
             outcomes = send_page(content, recipients)
             _record(session_factory, content, outcomes)
             handed += sum(1 for o in outcomes.values() if o.state == DeliveryState.SENT)
@@ -191,14 +213,21 @@ def deliver_range(
 
 def _read_page(
     session_factory: SessionFactory, bulletin_id: int, first: int, last: int, retries: bool
-) -> tuple[Content, list[Recipient]] | None:
+) -> list[tuple[Content, list[Recipient]]] | None:
+    """The page's open deliveries, grouped by the language of the copy each follower gets, with its content."""
     with session_factory() as session:
         bulletin = session.get(Bulletin, bulletin_id)
         if bulletin is None or bulletin.state != BulletinState.SENDING:
             return None
         states = [DeliveryState.RETRY] if retries else [DeliveryState.PENDING]
         query = (
-            select(BulletinDelivery.id, BulletinDelivery.follower_id, BulletinDelivery.channel, Follower.handle)
+            select(
+                BulletinDelivery.id,
+                BulletinDelivery.follower_id,
+                BulletinDelivery.channel,
+                Follower.handle,
+                Follower.language,
+            )
             .join(Follower, Follower.id == BulletinDelivery.follower_id)
             .where(BulletinDelivery.bulletin_id == bulletin_id)
             .where(BulletinDelivery.id.between(first, last))
@@ -207,17 +236,21 @@ def _read_page(
         )
         if retries:
             query = query.where(BulletinDelivery.next_attempt_at <= utcnow())
-        recipients = [Recipient(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
-        content = _content(session, bulletin, session.get_one(BulletinFanout, bulletin_id), recipients)
+        groups: dict[str, list[Recipient]] = defaultdict(list)
+        for row in session.execute(query):
+            recipient = Recipient(row[0], row[1], row[2], row[3], row[4])
+            groups[version_of(bulletin, recipient.language).language].append(recipient)
+        progress = session.get_one(BulletinFanout, bulletin_id)
+        read = [(_content(session, bulletin, progress, group, language), group) for language, group in groups.items()]
         session.commit()  # a refreshed WeChat token, a mass send's id
-        return content, recipients
+        return read
 
 
 def _content(
-    session: Session, bulletin: Bulletin, progress: BulletinFanout, recipients: Sequence[Recipient]
+    session: Session, bulletin: Bulletin, progress: BulletinFanout, recipients: Sequence[Recipient], language: str
 ) -> Content:
     account = session.get_one(Account, bulletin.account_id)
-    content = content_stub(bulletin, account)
+    content = content_stub(bulletin, account, language)
     channels = {r.channel for r in recipients}
     extra: dict[str, Any] = {}
     if "sms" in channels or progress.wechat_mode == WeChatMode.FALLBACK:
@@ -229,21 +262,25 @@ def _content(
     if "wechat" in channels:
         extra.update(_wechat_content(session, bulletin, progress.wechat_mode, account, recipients))
     if "webpush" in channels:
-        extra.update(_push_content(session, bulletin, content.url, recipients))
+        extra.update(_push_content(session, bulletin, content, recipients))
     return Content(**{**content.__dict__, **extra})
 
 
-def content_stub(bulletin: Bulletin, account: Account) -> Content:
-    """What every channel's copy is made from (the text of a WeChat, SMS or mail copy; see bulletins.senders)."""
+def content_stub(bulletin: Bulletin, account: Account, language: str | None = None) -> Content:
+    """What every channel's copy is made from (the text of a WeChat, SMS or mail copy; see bulletins.senders), in
+    the version for followers who read ``language`` (the Chinese by default, and where it has no such version)."""
+    version = version_of(bulletin, language)
+    url = bulletin_url(account.slug, bulletin.id)
     return Content(
         bulletin_id=bulletin.id,
         account_id=account.id,
         account_name=account.name,
         kind=bulletin.kind,
-        title=bulletin.title,
-        body=bulletin.body or bulletin.cap_instruction,
-        url=bulletin_url(account.slug, bulletin.id),
+        title=version.title,
+        body=version.body or version.instruction,
+        url=url if version.language == CHINESE else f"{url}?lang={version.language}",
         account_slug=account.slug,
+        language=version.language,
     )
 
 
@@ -300,13 +337,15 @@ def _fallbacks(session: Session, recipients: Sequence[Recipient]) -> dict[int, t
     return found
 
 
-def _push_content(session: Session, bulletin: Bulletin, url: str, recipients: Sequence[Recipient]) -> dict[str, Any]:
+def _push_content(
+    session: Session, bulletin: Bulletin, content: Content, recipients: Sequence[Recipient]
+) -> dict[str, Any]:
     from wenzheng.bulletins import webpush
 
     followers = [r.follower_id for r in recipients if r.channel == "webpush"]
     ttl, urgency = webpush.ttl_and_urgency(bulletin)
     return {
-        "push_payload": webpush.bulletin_payload(bulletin, url),
+        "push_payload": webpush.bulletin_payload(bulletin, content.url, language=content.language),
         "push_targets": webpush.push_targets(session, followers),
         "vapid": webpush.vapid_for_sending(session),
         "push_ttl": ttl,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from wenzheng.bulletins.languages import version_of
 from wenzheng.bulletins.models import Bulletin, BulletinState
 from wenzheng.db import read_scope
 from wenzheng.live import Broadcaster
@@ -20,12 +21,19 @@ POLL_SECONDS = 1.0
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
-def as_event(bulletin: Bulletin, slug: str) -> dict[str, Any]:
+def as_event(bulletin: Bulletin, slug: str, language: str | None = None) -> dict[str, Any]:
+    """A bulletin as the citizen page lists it, in ``language`` where it has that version; ``titles`` gives the
+    live page every version's title and text (its readers differ)."""
+    version = version_of(bulletin, language)
     return {
         "id": bulletin.id,
         "kind": bulletin.kind,
-        "title": bulletin.title,
-        "body": bulletin.body[:500],
+        "title": version.title,
+        "versions": {
+            code: {"title": fields["title"], "body": fields.get("body", "")[:500]}
+            for code, fields in (bulletin.translations or {}).items()
+        },
+        "body": version.body[:500],
         "colour": bulletin.warning_colour,
         "started_at": bulletin.started_at.isoformat() if bulletin.started_at else None,
         "when": bulletin.started_at.astimezone(BEIJING).strftime("%m-%d %H:%M") if bulletin.started_at else "",

@@ -49,6 +49,9 @@ class Bulletin(Base):
     # Who receives it: {"tags": [...], "regions": ["511826", ...], "channels": ["wechat", ...]}; empty = everyone.
     audience: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     audience_count: Mapped[int | None] = mapped_column(nullable=True)  # counted when it was approved
+    # The bulletin in other languages, for the followers who read them (bulletins.languages):
+    # {"en": {"title": ..., "body": ..., "instruction": ..., "event": ..., "area_desc": ...}}.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict, server_default="{}")
 
     # The CAP 1.2 fields of an alert (see bulletins.cap); empty for notices and news.
     cap_event: Mapped[str] = mapped_column(String(100), default="")

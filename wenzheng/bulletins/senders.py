@@ -56,6 +56,7 @@ class Recipient:
     follower_id: int
     channel: str
     handle: str  # OpenID, phone number, e-mail address, push endpoint hash
+    language: str | None = None  # the language the follower reads bulletins in (followers.languages)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Content:
     body: str
     url: str  # the bulletin on the citizen page
     account_slug: str = ""
+    language: str = "zh"  # the language of title and body (bulletins.languages)
     sms_sender: str = ""
     mail_sender: str = ""
     wechat_mode: str = ""
@@ -121,8 +123,10 @@ def limiter(channel: str) -> RateLimiter:
 
 
 def sms_text(content: Content) -> str:
-    """【account】title：body, cut to the configured number of segments, ending with the link when cut."""
-    full = f"【{content.account_name}】{content.title}：{content.body}".strip("：")
+    """【account】title：body (title: body in a language other than Chinese), cut to the configured number of
+    segments, ending with the link when cut."""
+    colon = "：" if content.language == "zh" else ": "
+    full = f"【{content.account_name}】{content.title}{colon}{content.body}".rstrip(colon)
     if measure(full).segments <= get_settings().bulletin_sms_max_segments:
         return full
     suffix = f"… {content.url}"
@@ -150,9 +154,18 @@ def mail_message(content: Content, to: str, delivery_id: int, *, follower_id: in
         link = unsubscribe_url(content.account_slug, follower_id)
         mail["List-Unsubscribe"] = f"<{link}>, <mailto:{content.mail_sender}?subject={quote(UNFOLLOW_SUBJECT)}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        footer = f"\n--\n不想再收到「{content.account_name}」的公告？回复本邮件「{UNFOLLOW_SUBJECT}」，或打开：{link}\n"
+        footer = _unsubscribe_footer(content, link)
     mail.set_content(f"{content.body}\n\n{content.url}\n{footer}")
     return mail
+
+
+def _unsubscribe_footer(content: Content, link: str) -> str:
+    if content.language == "en":
+        return (
+            f"\n--\nNo more bulletins from {content.account_name}? Reply to this mail with "
+            f"{UNFOLLOW_SUBJECT} (or STOP), or open: {link}\n"
+        )
+    return f"\n--\n不想再收到「{content.account_name}」的公告？回复本邮件「{UNFOLLOW_SUBJECT}」，或打开：{link}\n"
 
 
 def send_page(content: Content, recipients: Sequence[Recipient]) -> dict[int, Outcome]:
@@ -348,7 +361,7 @@ def _send_fallback(content: Content, recipients: Sequence[Recipient]) -> dict[in
             continue
         channel, handle = other
         by_channel.setdefault(channel, []).append(
-            Recipient(recipient.delivery_id, recipient.follower_id, channel, handle)
+            Recipient(recipient.delivery_id, recipient.follower_id, channel, handle, recipient.language)
         )
     if "phone" in by_channel:
         outcomes.update(_send_sms(content, by_channel["phone"], via="sms_fallback"))

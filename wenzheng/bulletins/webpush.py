@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from wenzheng import __version__
 from wenzheng.accounts.models import Account
 from wenzheng.bulletins.audience import nearest_county
+from wenzheng.bulletins.languages import version_of
 from wenzheng.bulletins.models import Bulletin, BulletinKind, DeploymentKey, PushSubscription
 from wenzheng.config import Mode, get_settings
 from wenzheng.db import utcnow
@@ -334,11 +335,13 @@ def subscribe(
     *,
     user_agent: str,
     browser_token: str = "",
+    language: str | None = None,
 ) -> PushSubscription:
     """Follow ``account`` from a browser: the checked subscription, its ``webpush`` follower and citizen.
 
     Idempotent per endpoint: subscribing again refreshes the keys and follows again after an unfollow.
-    ``browser_token`` (the page's cookie) makes the follower the same citizen as that browser's messages.
+    ``browser_token`` (the page's cookie) makes the follower the same citizen as that browser's messages;
+    ``language`` (the page's) is the language of the bulletins it will show.
     Does not commit; two racing first subscriptions meet on unique keys and the caller retries the loser.
     """
     checked = checked_subscription(subscription)
@@ -346,7 +349,7 @@ def subscribe(
     position = checked_position(fields.get("position"))
     named = checked_region(fields.get("place"))  # 宝兴县, typed: it wins over the position
     endpoint_hash = hash_endpoint(checked.endpoint)
-    follower = _follow(session, account, endpoint_hash, browser_token)
+    follower = _follow(session, account, endpoint_hash, browser_token, language)
     if named is not None:
         follower.region_code = named
     elif position is not None:
@@ -419,9 +422,11 @@ def record_failure(session: Session, subscription_ids: Iterable[int]) -> None:
         )
 
 
-def _follow(session: Session, account: Account, endpoint_hash: str, browser_token: str) -> Follower:
+def _follow(
+    session: Session, account: Account, endpoint_hash: str, browser_token: str, language: str | None
+) -> Follower:
     handles = ((CHANNEL, endpoint_hash), ("web", browser_token))
-    follower = follow_without_message(session, account, CHANNEL, handles, tags=("from:web",))
+    follower = follow_without_message(session, account, CHANNEL, handles, tags=("from:web",), language=language)
     session.flush()
     return follower
 
@@ -658,11 +663,13 @@ def _timeout() -> float:
 # --- Bulletins as notifications -------------------------------------------------------------------------
 
 
-def bulletin_payload(bulletin: Bulletin, url: str) -> dict[str, Any]:
-    """The notification for a bulletin. ``tag`` lets the service worker replace rather than repeat it."""
+def bulletin_payload(bulletin: Bulletin, url: str, *, language: str | None = None) -> dict[str, Any]:
+    """The notification for a bulletin, in the follower's language where it has that version. ``tag`` lets the
+    service worker replace rather than repeat it."""
+    version = version_of(bulletin, language)
     payload: dict[str, Any] = {
-        "title": bulletin.title,
-        "body": summary(bulletin.body or bulletin.cap_instruction or ""),
+        "title": version.title,
+        "body": summary(version.body or version.instruction or ""),
         "url": url,
         "tag": bulletin_tag(bulletin),
         "kind": bulletin.kind,

@@ -11,6 +11,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.bulletins.audience import nearest_county
 from wenzheng.citizens.actions import Handle, find_or_create_citizen
 from wenzheng.db import utcnow
+from wenzheng.followers.languages import follower_language, language_request
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.followers.regions import region_request
 from wenzheng.intake.inbound import FollowAction, Inbound
@@ -18,8 +19,8 @@ from wenzheng.intake.inbound import FollowAction, Inbound
 
 def apply_follow_action(session: Session, account: Account, citizen_id: int, inbound: Inbound) -> Follower | None:
     follower = _follower(session, account.id, inbound.channel, inbound.handle or "")
-    if inbound.follow_action in (FollowAction.FOLLOW, FollowAction.PLACE):
-        # Naming one's county is asking for its bulletins: it follows, as 关注 does, where not following yet.
+    if inbound.follow_action in (FollowAction.FOLLOW, FollowAction.PLACE, FollowAction.LANGUAGE):
+        # Naming one's county or language is asking for bulletins: it follows, as 关注 does, where not following.
         if (
             inbound.follow_action == FollowAction.FOLLOW
             or follower is None
@@ -27,6 +28,7 @@ def apply_follow_action(session: Session, account: Account, citizen_id: int, inb
         ):
             follower = _follow(session, account, citizen_id, inbound, follower)
         _name_region(follower, inbound)
+        _choose_language(follower, inbound)
         return follower
     if follower is None:
         return None
@@ -47,10 +49,12 @@ def follow_without_message(
     *,
     tags: tuple[str, ...] = (),
     place_words: str | None = None,
+    language: str | None = None,
 ) -> Follower:
     """Follow on ``channel`` as the first of ``handles``, when the follow comes with no message to accept: the
     citizen page's sign-ups, a confirmed link. The citizen is the one any of the handles names, or a new one;
-    ``place_words`` (「地区 宝兴县」) name the follower's county as they would in a message."""
+    ``place_words`` (「地区 宝兴县」) name the follower's county as they would in a message; ``language`` is the
+    language of their bulletins (the page's, or the one a confirmed link carries)."""
     citizen_id = find_or_create_citizen(session, account.agency_id, handles)
     assert citizen_id is not None
     follow = Inbound(
@@ -64,6 +68,8 @@ def follow_without_message(
     )
     follower = apply_follow_action(session, account, citizen_id, follow)
     assert follower is not None
+    if language is not None:
+        follower.language = follower_language(language)
     return follower
 
 
@@ -122,6 +128,14 @@ def _name_region(follower: Follower, inbound: Inbound) -> None:
     named = region_request(inbound.location_label or "")
     if named is not None and named.code is not None:
         follower.region_code = named.code
+
+
+def _choose_language(follower: Follower, inbound: Inbound) -> None:
+    """「English」 / 「中文」: the language of the follower's bulletins from now on."""
+    if inbound.follow_action == FollowAction.LANGUAGE:
+        chosen = language_request(inbound.text)
+        if chosen is not None:
+            follower.language = follower_language(chosen)
 
 
 def _merged(tags: list[str], new: tuple[str, ...]) -> list[str]:

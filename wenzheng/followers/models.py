@@ -37,3 +37,5 @@ class Follower(Base):
     last_located_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # GB/T 2260 code of the county the follower is in: chosen by them, or the nearest to their last position.
     region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    # The language the follower asked bulletins in (「English」); None reads the bulletin as written, in Chinese.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)

@@ -12,6 +12,7 @@ class FollowAction:
     UNFOLLOW = "unfollow"
     LOCATE = "locate"  # a follower's position report, without a message to answer
     PLACE = "place"  # a follower names their county (「地区 宝兴县」): followers.regions
+    LANGUAGE = "language"  # a follower asks bulletins in a language (「English」): followers.languages
     # Asked to follow by mail, from an address that does not follow yet: answered with a link to confirm
     # (followers.confirmations), since anyone can write any From address.
     REQUEST = "follow_request"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from wenzheng.accounts.models import Account
 from wenzheng.autoreplies.match import Rule, matching_rule, rules_of_account
 from wenzheng.cases.followup import rating_reply
+from wenzheng.followers.languages import chosen_reply, language_request
 from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Reply
 from wenzheng.intake.inbound import FollowAction
@@ -54,6 +55,9 @@ def _event_reply(session: Session, account: Account, message: Message, welcome_t
     if message.event == FollowAction.PLACE:
         named = region_request(message.location_label or message.text or "")
         return text_reply(region_reply(named)) if named is not None else None
+    if message.event == FollowAction.LANGUAGE:
+        chosen = language_request(message.text or "")
+        return text_reply(chosen_reply(chosen, account.name)) if chosen is not None else None
     return None
 
 

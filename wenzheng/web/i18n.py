@@ -678,6 +678,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bulletins.no_body": ("没有正文。", "No text."),
     "bulletins.link": ("链接", "Link"),
     "bulletins.optional": ("可选", "optional"),
+    "bulletins.translation": ("其他语言版本", "Version in another language"),
+    "bulletins.translation_hint": (
+        "选择该语言的关注者（发送 English 等）将收到这一版本，其他人收到中文版。"
+        "预警的 CAP 文件会为每种语言各附一段 info。",
+        "Followers who chose this language (by writing English, or on the citizen page) get this version; "
+        "everyone else gets the Chinese. An alert's CAP document carries an info block per language.",
+    ),
+    "bulletins.translation_readers": ("受众中选择该语言的关注者", "Followers in the audience who read it"),
+    "bulletins.event": ("事件", "Event"),
     "bulletins.image": ("图片", "Picture"),
     "bulletins.image_hint": ("可选，JPEG 或 PNG，不超过 2 MB", "optional, JPEG or PNG, at most 2 MB"),
     "bulletins.image_keep": ("不选新图片则保留当前图片。", "Choose no new picture to keep this one."),
@@ -952,7 +961,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 def language_of(request: Request) -> str:
-    lang = request.cookies.get(LANG_COOKIE, "")
+    """``?lang=en`` (the links in a bulletin's English copies), else the switch's cookie, else the default."""
+    lang = request.query_params.get("lang", "") or request.cookies.get(LANG_COOKIE, "")
     return lang if lang in LANGUAGES else get_settings().default_language
 
 

@@ -29,6 +29,7 @@ from wenzheng.db import utcnow
 from wenzheng.errors import PayloadTooLarge
 from wenzheng.followers.confirmations import CONFIRM_DAYS, FollowRequest, confirm_url
 from wenzheng.followers.keywords import follow_words
+from wenzheng.followers.languages import language_request
 from wenzheng.followers.models import Follower, FollowerState
 from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Accepted, Reply, accept
@@ -75,7 +76,7 @@ def accept_mail(session: Session, account: Account, parsed: ParsedMail, *, recip
     """Store the mail once for ``account`` (uncommitted), threaded into the conversation it continues."""
     parent = conversation_of(session, account, parsed)
     inbound = to_inbound(parsed, recipient=recipient, parent=parent)
-    if inbound.follow_action in (FollowAction.FOLLOW, FollowAction.PLACE) and not _follows(
+    if inbound.follow_action in (FollowAction.FOLLOW, FollowAction.PLACE, FollowAction.LANGUAGE) and not _follows(
         session, account, parsed.sender
     ):
         # Anyone can write any From address: a new follower confirms by a link only the address's owner receives.
@@ -194,7 +195,8 @@ def _decide_reply(
     session: Session, account: Account, message: Message, *, parent: Message | None, sender: str
 ) -> Reply | None:
     if message.event == FollowAction.REQUEST:
-        request = FollowRequest(account.id, sender, message.location_label or "")
+        language = language_request(message.text or "") or ""
+        request = FollowRequest(account.id, sender, message.location_label or "", language)
         url = confirm_url(account.slug, request)
         return text_reply(CONFIRM_FOLLOW.format(account=account.name, days=CONFIRM_DAYS, url=url))
     if message.event == FollowAction.FOLLOW:
@@ -202,7 +204,11 @@ def _decide_reply(
         return text_reply(FOLLOWED.format(account=account.name, region=region_reply(named) if named else ""))
     if message.event == FollowAction.UNFOLLOW:
         return text_reply(UNFOLLOWED.format(account=account.name))
-    if parent is None or message.event == FollowAction.PLACE or STATUS_QUERY.match(message.text):
+    if (
+        parent is None
+        or message.event in (FollowAction.PLACE, FollowAction.LANGUAGE)
+        or STATUS_QUERY.match(message.text)
+    ):
         return decide_reply(session, account, message)
     rated = rating_reply(session, message)  # 回访: 「5」 answered to our request for a rating
     if rated is not None:

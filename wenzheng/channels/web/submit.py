@@ -203,10 +203,13 @@ def send_follow_code(session: Session, slug: str, phone: str, ip: str, place: st
     return number
 
 
-def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str = "", code: str = "") -> None:
+def follow_by_phone(
+    session: Session, slug: str, phone: str, ip: str, place: str = "", code: str = "", *, language: str = "zh"
+) -> None:
     """Follow the account from the web page with the code texted to the number (send_follow_code): its
     bulletins will come by SMS to this number, and those for the county named in ``place`` (optional: 宝兴县,
-    雅安宝兴) too. A wrong or old code is refused, and counted (committed) against the address and the number."""
+    雅安宝兴) too, in the page's ``language``. A wrong or old code is refused, and counted (committed) against the
+    address and the number."""
     from wenzheng.followers.actions import follow_without_message
     from wenzheng.followers.codes import code_valid
     from wenzheng.followers.regions import checked_region
@@ -224,6 +227,7 @@ def follow_by_phone(session: Session, slug: str, phone: str, ip: str, place: str
             code="wrong_code",
             details={"field": "code"},
         )
-    follower = follow_without_message(session, account, "sms", (("phone", number),), tags=("from:web",))
+    handles = (("phone", number),)
+    follower = follow_without_message(session, account, "sms", handles, tags=("from:web",), language=language)
     if region is not None:
         follower.region_code = region

@@ -14,6 +14,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from wenzheng.errors import BadRequest
+from wenzheng.followers.languages import language_request
 from wenzheng.followers.regions import region_request
 from wenzheng.intake.inbound import FollowAction, Inbound, MediaRef
 
@@ -92,7 +93,9 @@ def _message(fields: dict[str, Any], msg_type: str) -> Inbound:
         raise BadRequest("A WeChat message must carry a MsgId.", code="malformed_push")
     kind = msg_type if msg_type in MESSAGE_KINDS else "unsupported"
     if kind == "text" and region_request(str(fields.get("Content", ""))) is not None:
-        return _place(fields, msg_id)
+        return _follower_words(fields, msg_id, FollowAction.PLACE)
+    if kind == "text" and language_request(str(fields.get("Content", ""))) is not None:
+        return _follower_words(fields, msg_id, FollowAction.LANGUAGE)
     media = (MediaRef(kind, str(fields["MediaId"])),) if kind in MEDIA_KINDS and fields.get("MediaId") else ()
     return Inbound(
         channel_message_id=msg_id,
@@ -106,16 +109,17 @@ def _message(fields: dict[str, Any], msg_type: str) -> Inbound:
     )
 
 
-def _place(fields: dict[str, Any], msg_id: str) -> Inbound:
-    """「地区 宝兴县」: the follower names their county; stored as an event, not a message for triage."""
+def _follower_words(fields: dict[str, Any], msg_id: str, action: str) -> Inbound:
+    """「地区 宝兴县」 (the follower names their county) or 「English」 (the language of their bulletins): stored
+    as an event, not a message for triage."""
     text = str(fields.get("Content", ""))
     return Inbound(
         channel_message_id=msg_id,
         kind="event",
-        event=FollowAction.PLACE,
-        follow_action=FollowAction.PLACE,
+        event=action,
+        follow_action=action,
         text=text,
-        location_label=text.strip(),
+        location_label=text.strip() if action == FollowAction.PLACE else None,
         **_common(fields),
     )
 

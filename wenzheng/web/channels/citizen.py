@@ -25,6 +25,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.attachments.store import get_store
 from wenzheng.bulletins.access import published_bulletin, published_bulletins
 from wenzheng.bulletins.audience import region_name
+from wenzheng.bulletins.languages import version_of
 from wenzheng.bulletins.live import as_event, broadcaster
 from wenzheng.cases.followup import rating_prompt
 from wenzheng.channels.status import message_by_status_token, status_url
@@ -46,6 +47,7 @@ from wenzheng.followers.links import follower_of_link, unsubscribe_by_link
 from wenzheng.followers.models import FollowerState
 from wenzheng.intake.writer import intake_writer
 from wenzheng.web.deps import client_ip
+from wenzheng.web.i18n import language_of
 from wenzheng.web.templating import render
 
 router = APIRouter(prefix="/c")
@@ -60,7 +62,9 @@ BROWSER_COOKIE = "wz_citizen"
 def citizen_home(request: Request, account: str, followed: str = "") -> Response:
     with session_scope() as session:
         found = account_by_slug(session, account)
-        bulletins = [as_event(b, found.slug) for b in published_bulletins(session, found.id, limit=BULLETINS_ON_PAGE)]
+        lang = language_of(request)
+        listed = published_bulletins(session, found.id, limit=BULLETINS_ON_PAGE)
+        bulletins = [as_event(b, found.slug, lang) for b in listed]
     response = render(
         request,
         "citizen/home.html",
@@ -113,7 +117,9 @@ def citizen_bulletin(request: Request, account: str, bulletin_id: int) -> Respon
     with session_scope() as session:
         found = account_by_slug(session, account)
         bulletin = published_bulletin(session, found.id, bulletin_id)
-        response = render(request, "citizen/bulletin.html", {"account": found, "bulletin": bulletin})
+        version = version_of(bulletin, language_of(request))  # the Chinese where it has no version in that language
+        context = {"account": found, "bulletin": bulletin, "version": version}
+        response = render(request, "citizen/bulletin.html", context)
     response.headers["Cache-Control"] = "public, max-age=30"
     return response
 
@@ -270,13 +276,13 @@ async def citizen_confirm_follow_by_phone(request: Request, account: str) -> Res
     """Following by SMS, second step: the code from the SMS."""
     form = await request.form()
     phone, place, code, ip = _field(form, "phone"), _field(form, "place"), _field(form, "code"), client_ip(request)
-    await run_in_threadpool(_follow, account, phone, place, code, ip)
+    await run_in_threadpool(_follow, account, phone, place, code, ip, language_of(request))
     return RedirectResponse(f"/c/{account}?followed=1", status_code=303)
 
 
-def _follow(account: str, phone: str, place: str, code: str, ip: str) -> None:
+def _follow(account: str, phone: str, place: str, code: str, ip: str, language: str) -> None:
     with session_scope() as session:
-        follow_by_phone(session, account, phone, ip, place, code)
+        follow_by_phone(session, account, phone, ip, place, code, language=language)
 
 
 async def _write(work: Callable[[Session], T]) -> T:

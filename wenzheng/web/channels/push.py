@@ -25,6 +25,7 @@ from wenzheng.db import session_scope
 from wenzheng.errors import BadRequest, PayloadTooLarge
 from wenzheng.web.channels.citizen import BROWSER_COOKIE
 from wenzheng.web.deps import client_ip
+from wenzheng.web.i18n import language_of
 
 router = APIRouter(prefix="/c")
 
@@ -51,9 +52,9 @@ async def push_subscribe(request: Request, account: str) -> Response:
     browser_token = request.cookies.get(BROWSER_COOKIE, "")
     ip = client_ip(request)
     try:
-        await run_in_threadpool(_subscribe, account, body, user_agent, browser_token, ip)
+        await run_in_threadpool(_subscribe, account, body, user_agent, browser_token, ip, language_of(request))
     except IntegrityError:  # the same browser's first subscription arrived twice at once: the retry finds it
-        await run_in_threadpool(_subscribe, account, body, user_agent, browser_token, ip)
+        await run_in_threadpool(_subscribe, account, body, user_agent, browser_token, ip, language_of(request))
     return JSONResponse({"ok": True}, status_code=201)
 
 
@@ -75,11 +76,11 @@ def push_service_worker(account: str) -> Response:
     return Response(_service_worker(), media_type="text/javascript", headers=headers)
 
 
-def _subscribe(slug: str, body: Any, user_agent: str, browser_token: str, ip: str) -> None:
+def _subscribe(slug: str, body: Any, user_agent: str, browser_token: str, ip: str, language: str) -> None:
     with session_scope() as session:
         account = account_by_slug(session, slug)
         check_and_count(session, THROTTLE_SCOPE, ip, limit=get_settings().web_max_messages_per_address_per_hour)
-        subscribe(session, account, body, user_agent=user_agent, browser_token=browser_token)
+        subscribe(session, account, body, user_agent=user_agent, browser_token=browser_token, language=language)
 
 
 def _unsubscribe(slug: str, endpoint: object) -> bool:

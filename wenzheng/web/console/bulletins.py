@@ -40,8 +40,17 @@ from wenzheng.bulletins.actions import (
     do_submit_bulletin,
     do_update_bulletin,
 )
-from wenzheng.bulletins.audience import CHANNELS, REGION_CODE, account_tags, clean_audience, count_audience, region_name
+from wenzheng.bulletins.audience import (
+    CHANNELS,
+    REGION_CODE,
+    account_tags,
+    clean_audience,
+    count_audience,
+    count_languages,
+    region_name,
+)
 from wenzheng.bulletins.fanout import bulletin_url
+from wenzheng.bulletins.languages import FIELDS as TRANSLATED_FIELDS
 from wenzheng.bulletins.models import Bulletin, BulletinKind, BulletinState
 from wenzheng.bulletins.refusals import verdict_key
 from wenzheng.bulletins.senders import Content, sms_text, wechat_text
@@ -56,6 +65,7 @@ from wenzheng.bulletins.stats import (
 from wenzheng.channels.sms.segments import measure
 from wenzheng.channels.wechat.models import WeChatBinding
 from wenzheng.errors import InvalidInput, NotFound, WenzhengError
+from wenzheng.followers.languages import LANGUAGES
 from wenzheng.staff.access import actor_names
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import User
@@ -123,6 +133,7 @@ class ComposeForm:
     channels: list[str] = field(default_factory=list)
     scheduled_for: str = ""
     alert: dict[str, str] = field(default_factory=dict)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"en": {"title": ...}}
     image_chosen: bool = False  # a refused form cannot give the file back: the page asks for it again
 
     @classmethod
@@ -144,6 +155,10 @@ class ComposeForm:
             channels=[v for v in form.getlist("channels") if isinstance(v, str)],
             scheduled_for=text("scheduled_for"),
             alert={name: text(name) for name in ALERT_INPUTS},
+            translations={
+                code: {name: text(f"{code}_{name}") for name in TRANSLATED_FIELDS if text(f"{code}_{name}")}
+                for code in LANGUAGES
+            },
             image_chosen=isinstance(image, UploadFile) and bool(image.filename),
         )
 
@@ -166,6 +181,7 @@ class ComposeForm:
             channels=list(audience.get("channels", [])),
             scheduled_for=_local_input(bulletin.scheduled_for, tz),
             alert=alert,
+            translations={code: dict(version) for code, version in (bulletin.translations or {}).items()},
         )
 
     def audience(self) -> dict[str, Any]:
@@ -181,6 +197,7 @@ class ComposeForm:
             scheduled_for=parse_local_time(self.scheduled_for, tz),
             alert=self.alert if self.kind == BulletinKind.ALERT else {},
             image=image,
+            translations=self.translations,
         )
 
 
@@ -438,6 +455,8 @@ def _form_page(
         "channels": CHANNELS,
         "region_names": [(code, region_name(code)) for code in regions],
         "audience_count": _count_or_none(db, account.id, compose.audience()),
+        "languages": LANGUAGES,
+        "language_readers": _readers_or_empty(db, account.id, compose.audience()),
         "preview": channel_previews(
             account, kind=compose.kind, title=compose.title, body=body, bulletin_id=bulletin.id if bulletin else 0
         ),
@@ -445,6 +464,13 @@ def _form_page(
         "cap": cap,
     }
     return render(request, "console/bulletin_form.html", context, status_code=status)
+
+
+def _readers_or_empty(db: Session, account_id: int, audience: Mapping[str, Any]) -> dict[str, int]:
+    try:
+        return count_languages(db, account_id, clean_audience(audience))
+    except InvalidInput:
+        return {}
 
 
 def _count_or_none(db: Session, account_id: int, audience: Mapping[str, Any]) -> dict[str, int] | None:
@@ -552,6 +578,8 @@ def _bulletin_page(
         "verbs": TIMELINE_VERBS,
         "region_names": [(code, region_name(code)) for code in audience.get("regions", [])],
         "current_count": None if bulletin.audience_count is not None else _count_or_none(db, account.id, audience),
+        "languages": LANGUAGES,
+        "language_readers": _readers_or_empty(db, account.id, audience) if bulletin.translations else {},
         "preview": _bulletin_previews(account, bulletin),
         "progress": progress_of(db, bulletin),
         "chart": sent_chart(sent_over_time(db, bulletin.id), agency.timezone),

@@ -100,7 +100,8 @@
         var place = document.getElementById("push-place");
         if (position) body.position = position;
         if (place && place.value.trim()) body.place = place.value.trim();  // a county typed wins over the position
-        return post("/push/subscriptions", body);
+        // The page's language is the language of the bulletins this browser will be notified in.
+        return post("/push/subscriptions?lang=" + document.documentElement.lang.slice(0, 2), body);
       });
     });
   }
