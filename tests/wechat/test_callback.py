@@ -276,3 +276,16 @@ def test_an_encrypted_reply_is_decryptable_by_us_too(client: TestClient, db: Ses
     query_body = send_text(client, connected, "测试", encrypt=True)
     assert "受理编号" in query_body[1]
     assert open_reply(connected.credentials, b"success") == "success"
+
+
+def test_a_message_in_english_is_acknowledged_in_english(client: TestClient, db: Session) -> None:
+    connected = connect(db, mode="plaintext")
+
+    status, english = send_text(client, connected, "We are trapped in the school dormitory, please help", openid="o_e")
+    _status, creole = send_text(client, connected, "nou bloke anba dekonb lekol la, ede nou", openid="o_h")
+    _status, chinese = send_text(client, connected, "我们被困在学校宿舍", openid="o_z")
+
+    refs = [m.ref for m in db.scalars(select(Message).order_by(Message.id))]
+    assert status == 200 and f"Your reference: {refs[0]}." in english and f"STATUS {refs[0]}" in english
+    assert f"Your reference: {refs[1]}." in creole  # Latin letters: English is likelier read than Chinese
+    assert f"受理编号：{refs[2]}" in chinese and "reference" not in chinese

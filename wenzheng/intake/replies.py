@@ -16,15 +16,23 @@ from wenzheng.followers.regions import region_reply, region_request
 from wenzheng.intake.actions import Reply
 from wenzheng.intake.inbound import FollowAction
 from wenzheng.messages.models import Message
+from wenzheng.triage.normalize import detect_language
 
 STATUS_QUERY = re.compile(r"^\s*(?:查询|查|status|STATUS|Status)\s*[:：]?\s*(\d{8}-\d{6,})\s*$")
 DEFAULT_WELCOME = (
     "感谢关注{account}。直接发送文字、图片、语音或位置即可求助、咨询或投诉，我们会给您一个受理编号。"
-    "如遇生命危险，请同时拨打 110 / 119 / 120。"
+    "如遇生命危险，请同时拨打 110 / 119 / 120。\nFor bulletins in English, reply: English"
 )
 ACKNOWLEDGEMENT = (
     "已收到您的消息，受理编号：{ref}。\n回复「查询 {ref}」可查看办理进度。\n如遇生命危险，请同时拨打 110 / 119 / 120。"
 )
+# To a message written in English, or in another language in Latin letters (Haitian Creole, French): someone who
+# writes so may read no Chinese at all.
+ACKNOWLEDGEMENT_EN = (
+    "We have your message. Your reference: {ref}.\nReply “STATUS {ref}” to see where it stands.\n"
+    "If a life is in danger, also call 110 (police), 119 (fire) or 120 (ambulance)."
+)
+_LATIN = re.compile(r"[A-Za-z]{2}")
 STATUS_TEXT = {
     "received": "已受理，正在分派处理。",
 }
@@ -43,7 +51,15 @@ def decide_reply(session: Session, account: Account, message: Message, *, welcom
         rule = matching_rule(rules_of_account(session, account.id), message.text)
         if rule is not None:
             return rule_reply(rule, articles_allowed=1)
-    return text_reply(ACKNOWLEDGEMENT.format(ref=message.ref))
+    return text_reply(acknowledgement(message))
+
+
+def acknowledgement(message: Message) -> str:
+    """The case number and how to follow it up, in English when the message is not written in Chinese."""
+    language = detect_language(message.text or "") if message.kind == "text" else "zh"
+    if language == "en" or (language == "other" and _LATIN.search(message.text or "")):
+        return ACKNOWLEDGEMENT_EN.format(ref=message.ref)
+    return ACKNOWLEDGEMENT.format(ref=message.ref)
 
 
 def _event_reply(session: Session, account: Account, message: Message, welcome_text: str) -> Reply | None:

@@ -43,7 +43,7 @@ logger = logging.getLogger("wenzheng.channels.email")
 FOLLOW_UP_REPLY = "已收到您的补充，已并入受理编号 {ref} 一并办理。"
 FOLLOWED = (
     "您已关注「{account}」，将通过邮件收到其公告。{region}回复「地区」加县区名（如「地区 宝兴县」）可收到所在地的预警；"
-    "回复「退订」可随时取消。"
+    "回复「退订」可随时取消。\nFor bulletins in English, reply: English"
 )
 UNFOLLOWED = "您已退订「{account}」，不会再通过邮件收到其公告。回复「关注」可重新关注。"
 CONFIRM_FOLLOW = (

@@ -28,7 +28,7 @@ from wenzheng.staff.roles import Role
 SEND_TASK = "sms.send"
 FOLLOWED = (
     "您已关注「{account}」，将收到其公告。回复「地区」加县区名（如「地区 宝兴县」）可收到所在地的预警；"
-    "回复「退订」或 STOP 可随时取消。"
+    "回复「退订」或 STOP 可随时取消。Reply ENGLISH for English."
 )
 FOLLOWED_IN = "您已关注「{account}」，将收到其公告。{region}回复「退订」或 STOP 可随时取消。"
 UNFOLLOWED = "您已退订「{account}」，不会再收到其公告。回复「关注」可重新关注。"
