@@ -463,6 +463,21 @@ def test_bulletin_payload_is_small_and_tagged() -> None:
     assert (alert["severity"], alert["colour"], alert["body"]) == ("Extreme", "red", "立即撤离")
 
 
+def test_a_browser_signed_up_in_english_is_notified_in_english(
+    db: Session, push_client: TestClient, account: Account, push_service: PushService
+) -> None:
+    browser = push_service.new_browser()
+    base = f"/c/{account.slug}/push/subscriptions"
+    created = push_client.post(f"{base}?lang=en", json=browser.to_json(), headers=JSON)  # what the English page posts
+    assert created.status_code == 201 and rows(db, Follower)[0].language == "en"
+    bulletin = _bulletin(title="芦山县城区恢复供水", body="今日18时起恢复供水。")
+    bulletin.translations = {"en": {"title": "Water back in Lushan", "body": "Tap water returns at 18:00."}}
+    english = webpush.bulletin_payload(bulletin, "/c/y/bulletins/7?lang=en", language="en")
+    chinese = webpush.bulletin_payload(bulletin, "/c/y/bulletins/7")
+    assert (english["title"], english["body"]) == ("Water back in Lushan", "Tap water returns at 18:00.")
+    assert (chinese["title"], chinese["body"]) == ("芦山县城区恢复供水", "今日18时起恢复供水。")
+
+
 def test_alerts_are_urgent_and_live_until_they_expire() -> None:
     now = dt.datetime(2025, 6, 12, 8, 0, tzinfo=dt.UTC)
     assert webpush.ttl_and_urgency(_bulletin(), now=now) == (86400, "normal")

@@ -233,6 +233,23 @@ def test_following_by_phone_needs_the_code_texted_to_that_number(
     assert right.status_code == 200 and "已关注" in right.text
     follower = db.execute(select(Follower)).scalar_one()
     assert (follower.channel, follower.handle, follower.state) == ("sms", "+8613900139000", "following")
+    assert follower.language is None  # the page was in Chinese
+
+
+def test_a_number_signed_up_on_the_page_in_english_gets_english_bulletins(
+    client: TestClient, db: Session, gateway: Gateway
+) -> None:
+    slug = _sms_account(db)
+    home = client.get(f"/c/{slug}?lang=en")
+    assert f'action="/c/{slug}/follow?lang=en"' in home.text  # the form carries the page's language on
+    asked = client.post(f"/c/{slug}/follow?lang=en", data={"phone": "13900139005"})
+    assert f'action="/c/{slug}/confirm-follow?lang=en"' in asked.text
+    code = _texted_code(gateway, "+8613900139005")
+
+    client.post(f"/c/{slug}/confirm-follow?lang=en", data={"phone": "13900139005", "code": code})
+
+    follower = db.execute(select(Follower)).scalar_one()
+    assert (follower.handle, follower.language) == ("+8613900139005", "en")
 
 
 def test_wrong_codes_for_one_number_stop_after_ten_in_an_hour_and_codes_after_five(

@@ -237,9 +237,11 @@ def _read_page(
         if retries:
             query = query.where(BulletinDelivery.next_attempt_at <= utcnow())
         groups: dict[str, list[Recipient]] = defaultdict(list)
+        versions = bulletin.translations or {}
         for row in session.execute(query):
             recipient = Recipient(row[0], row[1], row[2], row[3], row[4])
-            groups[version_of(bulletin, recipient.language).language].append(recipient)
+            # The version the follower reads: their language's where the bulletin has one, else the Chinese.
+            groups[recipient.language if recipient.language in versions else CHINESE].append(recipient)
         progress = session.get_one(BulletinFanout, bulletin_id)
         read = [(_content(session, bulletin, progress, group, language), group) for language, group in groups.items()]
         session.commit()  # a refreshed WeChat token, a mass send's id
