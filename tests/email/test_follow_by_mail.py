@@ -147,3 +147,9 @@ def test_asking_for_english_by_mail_is_confirmed_by_link_and_then_kept(
     assert "将以中文发送给您" in _answers(sink, 2)
     follower = _follower(db)
     assert follower is not None and follower.language is None
+    send(listener[1], mail("English", subject="Re: English"))
+    assert "in English" in _answers(sink, 3)
+    send(listener[1], mail("退订", subject="退订"))  # leaving forgets the choice with the rest (PIPL)
+    _answers(sink, 4)
+    follower = _follower(db)
+    assert follower is not None and (follower.state, follower.language) == ("unfollowed", None)

@@ -104,13 +104,14 @@ def _follow(
 
 
 def unfollow(follower: Follower) -> None:
-    """An unfollow ends the subscription and forgets what following told us (PIPL: tags, position)."""
+    """An unfollow ends the subscription and forgets what following told us (PIPL: tags, position, language)."""
     follower.state = FollowerState.UNFOLLOWED
     follower.unfollowed_at = utcnow()
     follower.tags = []
     follower.last_latitude = follower.last_longitude = follower.last_location_precision = None
     follower.last_located_at = None
     follower.region_code = None
+    follower.language = None
 
 
 def _locate(follower: Follower, inbound: Inbound) -> None:
