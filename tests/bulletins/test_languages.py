@@ -112,16 +112,43 @@ def test_each_follower_gets_the_version_in_their_language_on_every_channel(
     parsed = email.message_from_bytes(mail.content, policy=email.policy.default)
     text = parsed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Tap water returns" in text and "?lang=en" in text and "No more bulletins from" in text
-    # WeChat: a sendall carries one text, so a follower reading English makes it lists, one per language.
+    # WeChat: the one sendall reaches every follower, known here or not, so it carries both versions.
+    assert db.get_one(BulletinFanout, bulletin.id).wechat_mode == WeChatMode.MASS_ALL
+    [sendall] = wechat.calls("/cgi-bin/message/mass/sendall")
+    both = sendall.json["text"]["content"]
+    assert both.index("芦山县城区恢复供水") < both.index("Water back in Lushan town")
+    assert len(chinese_wechat) == 2 and english_wechat[0].language == "en"
+
+
+def test_a_narrowed_audience_gets_an_openid_list_per_language(
+    db: Session, tenant: Tenant, supervisor: User, wechat: FakeWeChat
+) -> None:
+    chinese = add_followers(db, tenant, "wechat", 2, region="511826")
+    english = add_followers(db, tenant, "wechat", 2, region="511826")
+    add_followers(db, tenant, "wechat", 1, region="510100")  # outside the audience
+    for follower in english:
+        follower.language = "en"
+    db.commit()
+    draft = Draft(
+        kind="notice",
+        title=NOTICE.title,
+        body=NOTICE.body,
+        audience={"regions": ["511826"]},
+        translations={"en": ENGLISH},
+    )
+
+    bulletin = _publish(db, tenant, supervisor, draft)
+
     assert db.get_one(BulletinFanout, bulletin.id).wechat_mode == WeChatMode.MASS_LIST
     assert not wechat.calls("/cgi-bin/message/mass/sendall")
-    by_text = {
+    sent = {
         call.json["text"]["content"]: set(call.json["touser"]) for call in wechat.calls("/cgi-bin/message/mass/send")
     }
-    [chinese_list] = [users for content, users in by_text.items() if "芦山县城区恢复供水" in content]
-    [english_list] = [users for content, users in by_text.items() if "Water back in Lushan town" in content]
-    assert chinese_list == {f.handle for f in chinese_wechat}
-    assert english_list == {english_wechat[0].handle}  # a list of one is sent as the same OpenID twice
+    assert len(sent) == 2
+    [chinese_list] = [users for content, users in sent.items() if "芦山县城区恢复供水" in content]
+    [english_list] = [users for content, users in sent.items() if "Water back in Lushan town" in content]
+    assert chinese_list == {f.handle for f in chinese} and english_list == {f.handle for f in english}
+    assert delivery_counts(db, bulletin.id) == {"wechat": {"sent": 4}}
 
 
 def test_without_a_version_in_their_language_followers_get_the_chinese_and_wechat_its_sendall(

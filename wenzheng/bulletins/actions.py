@@ -287,8 +287,7 @@ def do_preview_on_wechat(session: Session, actor: Actor, bulletin: Bulletin, *, 
     Operators and up, while the bulletin is a draft, waits for approval or is scheduled. WeChat's refusal (an ID it
     does not know, WeChat busy) is a Conflict with WeChat's code and words.
     """
-    from wenzheng.bulletins.fanout import content_stub
-    from wenzheng.bulletins.senders import wechat_text
+    from wenzheng.bulletins.fanout import mass_all_text
     from wenzheng.channels.wechat.errors import WeChatApiError
     from wenzheng.channels.wechat.outbound import send_mass_preview
 
@@ -297,7 +296,7 @@ def do_preview_on_wechat(session: Session, actor: Actor, bulletin: Bulletin, *, 
     name = clean_wechat_name(wechat_name)
     account = session.get_one(Account, bulletin.account_id)
     try:
-        send_mass_preview(session, account, name, wechat_text(content_stub(bulletin, account)))
+        send_mass_preview(session, account, name, mass_all_text(bulletin, account))
     except WeChatApiError as error:
         session.commit()  # a refreshed access token is worth keeping
         raise Conflict(

@@ -25,7 +25,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.audit.actions import record_audit
 from wenzheng.bulletins.audience import NARROWING, audience_filter
 from wenzheng.bulletins.cap import bulletin_url
-from wenzheng.bulletins.languages import version_of
+from wenzheng.bulletins.languages import version_of, written_in
 from wenzheng.bulletins.models import (
     Bulletin,
     BulletinDelivery,
@@ -131,10 +131,7 @@ def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:
         check_mass_send_quota(session, account)
     except MassSendQuotaExhausted:
         return WeChatMode.TEMPLATE if binding.bulletin_template_id else WeChatMode.FALLBACK
-    # A sendall carries one text: followers who read a version of their own need lists (one per language).
-    everyone = not any((bulletin.audience or {}).get(key) for key in NARROWING) and not _reads_a_version(
-        session, bulletin
-    )
+    everyone = not any((bulletin.audience or {}).get(key) for key in NARROWING)
     # The bulletin's mass send is recorded like the console's own, so it counts against the same quota.
     session.add(
         MassSend(
@@ -142,29 +139,11 @@ def decide_wechat_mode(session: Session, bulletin: Bulletin) -> str:
             account_id=bulletin.account_id,
             client_msg_id=f"wz-bulletin-{bulletin.id}",
             msgtype="text",
-            content=wechat_text(content_stub(bulletin, account))[:2000],
+            content=mass_all_text(bulletin, account),
             state=MassSendState.QUEUED if everyone else MassSendState.SUBMITTED,
         )
     )
     return WeChatMode.MASS_ALL if everyone else WeChatMode.MASS_LIST
-
-
-def _reads_a_version(session: Session, bulletin: Bulletin) -> bool:
-    """Whether a WeChat follower of the account reads one of the bulletin's other versions."""
-    languages = list(bulletin.translations or {})
-    if not languages:
-        return False
-    found = session.scalar(
-        select(Follower.id)
-        .where(
-            Follower.account_id == bulletin.account_id,
-            Follower.channel == "wechat",
-            Follower.state == FollowerState.FOLLOWING,
-            Follower.language.in_(languages),
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 @leased_task("bulletins.deliver", lease_seconds=DELIVER_LEASE_SECONDS)
@@ -303,6 +282,15 @@ def _wechat_content(
     if mode == WeChatMode.MASS_ALL:
         extra["wechat_msg_id"], extra["wechat_error"] = ensure_mass_all(session, bulletin, account)
     return extra
+
+
+def mass_all_text(bulletin: Bulletin, account: Account) -> str:
+    """The text of the one sendall: it reaches every WeChat follower, those we know and those who followed before
+    the account was connected here, so a bulletin with other versions carries them all, the Chinese first
+    (lists, one per language, would miss the followers we do not know)."""
+    return "\n\n".join(
+        wechat_text(content_stub(bulletin, account, language))[:2000] for language in written_in(bulletin)
+    )
 
 
 def ensure_mass_all(session: Session, bulletin: Bulletin, account: Account) -> tuple[str, str]:
