@@ -190,6 +190,9 @@ def test_an_english_version_is_written_beside_the_chinese_and_read_on_a_phone(
     assert not page.is_visible("#f-en_event")  # the alert's words only for alerts
     readers = page.text_content("#translation-en-readers strong")
     assert readers is not None and int(readers) > 0  # the demo's followers who asked for English
+    # The preview shows the English SMS as its readers will get it, beside the Chinese one.
+    page.wait_for_selector("#preview-version-en [data-part=text]:has-text('Tap water back in Lushan town: Tap')")
+    page.wait_for_selector("#preview-sms:has-text('芦山县城区恢复供水')")
     page.locator("#translation-en").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "console-bulletin-english.png"))
     page.click("button[value=save]")

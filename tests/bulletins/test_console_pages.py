@@ -250,6 +250,19 @@ def test_the_preview_shows_each_channel_and_flags_a_cut_sms(client: TestClient, 
     assert short["wechat"].startswith("【停水通知】\n明日停水。\n")
     assert short["web"]["title"] == "停水通知"
     assert long.json()["sms"]["cut"] is True and long.json()["sms"]["segments"] == 3
+    assert short["versions"] == {}  # no English title, no English copy
+    english = client.post(
+        url,
+        data={
+            "title": "停水通知",
+            "body": "明日停水。",
+            "en_title": "Water off",
+            "en_body": "No water tomorrow. " * 12,
+        },
+        headers={"X-CSRF-Token": csrf},
+    ).json()["versions"]["en"]
+    assert english["text"].startswith("【bul 公众号】Water off: No water tomorrow.")
+    assert english["cut"] is True and english["text"].endswith("/bulletins/0?lang=en")  # longer than 3 segments
 
 
 def _sending_bulletin(db: Session, tenant: Tenant) -> Bulletin:

@@ -65,7 +65,7 @@ from wenzheng.bulletins.stats import (
 from wenzheng.channels.sms.segments import measure
 from wenzheng.channels.wechat.models import WeChatBinding
 from wenzheng.errors import InvalidInput, NotFound, WenzhengError
-from wenzheng.followers.languages import LANGUAGES
+from wenzheng.followers.languages import CHINESE, LANGUAGES
 from wenzheng.staff.access import actor_names
 from wenzheng.staff.actor import Actor
 from wenzheng.staff.models import User
@@ -258,8 +258,11 @@ def field_errors(error: InvalidInput) -> dict[str, str]:
 # --- what a bulletin looks like on each channel ----------------------------------------------------------------
 
 
-def channel_previews(account: Account, *, kind: str, title: str, body: str, bulletin_id: int = 0) -> dict[str, Any]:
+def channel_previews(
+    account: Account, *, kind: str, title: str, body: str, bulletin_id: int = 0, language: str = CHINESE
+) -> dict[str, Any]:
     """The bulletin as WeChat, SMS and the web page will show it, made by the senders' own functions."""
+    url = bulletin_url(account.slug, bulletin_id)
     content = Content(
         bulletin_id=bulletin_id,
         account_id=account.id,
@@ -267,7 +270,8 @@ def channel_previews(account: Account, *, kind: str, title: str, body: str, bull
         kind=kind,
         title=title.strip(),
         body=body.strip(),
-        url=bulletin_url(account.slug, bulletin_id),
+        url=url if language == CHINESE else f"{url}?lang={language}",
+        language=language,
     )
     sms = sms_text(content)
     length = measure(sms)
@@ -284,9 +288,29 @@ def channel_previews(account: Account, *, kind: str, title: str, body: str, bull
     }
 
 
+def version_previews(
+    account: Account, kind: str, translations: Mapping[str, Mapping[str, str]], bulletin_id: int = 0
+) -> dict[str, Any]:
+    """The SMS copy of each version with a title, as its readers will get it (English runs longer than Chinese)."""
+    return {
+        code: channel_previews(
+            account,
+            kind=kind,
+            title=version.get("title", "")[:200],
+            body=(version.get("body") or version.get("instruction") or "")[:8000],
+            bulletin_id=bulletin_id,
+            language=code,
+        )["sms"]
+        for code, version in translations.items()
+        if code in LANGUAGES and (version.get("title") or "").strip()
+    }
+
+
 def _bulletin_previews(account: Account, bulletin: Bulletin) -> dict[str, Any]:
     body = bulletin.body or bulletin.cap_instruction  # as the fan-out sends it
-    return channel_previews(account, kind=bulletin.kind, title=bulletin.title, body=body, bulletin_id=bulletin.id)
+    previews = channel_previews(account, kind=bulletin.kind, title=bulletin.title, body=body, bulletin_id=bulletin.id)
+    previews["versions"] = version_previews(account, bulletin.kind, bulletin.translations or {}, bulletin.id)
+    return previews
 
 
 # --- the list --------------------------------------------------------------------------------------------------
@@ -457,9 +481,12 @@ def _form_page(
         "audience_count": _count_or_none(db, account.id, compose.audience()),
         "languages": LANGUAGES,
         "language_readers": _readers_or_empty(db, account.id, compose.audience()),
-        "preview": channel_previews(
-            account, kind=compose.kind, title=compose.title, body=body, bulletin_id=bulletin.id if bulletin else 0
-        ),
+        "preview": {
+            **channel_previews(
+                account, kind=compose.kind, title=compose.title, body=body, bulletin_id=bulletin.id if bulletin else 0
+            ),
+            "versions": version_previews(account, compose.kind, compose.translations, bulletin.id if bulletin else 0),
+        },
         "is_admin": actor.role_in(account.agency_id) is Role.ADMIN,
         "cap": cap,
     }
@@ -506,12 +533,18 @@ def preview_bulletin(
     title: str = Form(""),
     body: str = Form(""),
     cap_instruction: str = Form(""),
+    en_title: str = Form(""),
+    en_body: str = Form(""),
+    en_instruction: str = Form(""),
     actor: Actor = Depends(current_actor),
     db: Session = Depends(get_db),
 ) -> JSONResponse:
-    """The compose page's live preview, made by the same functions the senders use."""
+    """The compose page's live preview, made by the same functions the senders use; ``versions`` has the SMS copy
+    of each other language's version with a title."""
     account = access_account_by_id(db, actor, account_id)
     previews = channel_previews(account, kind=kind, title=title[:200], body=(body or cap_instruction)[:5000])
+    english = {"title": en_title, "body": en_body, "instruction": en_instruction}
+    previews["versions"] = version_previews(account, kind, {"en": english})
     return JSONResponse(previews, headers={"Cache-Control": "no-store"})
 
 

@@ -84,9 +84,13 @@
         .catch(function () { /* offline: the count is shown again after the next change */ });
     }, 300);
 
+    // The other languages' versions (the English one: en_title, en_body, en_instruction) have an SMS preview too.
+    const versionFields = ["en_title", "en_body", "en_instruction"];
     const refreshPreview = debounce(function () {
       const body = new URLSearchParams();
-      ["title", "body", "cap_instruction"].forEach(function (name) { body.set(name, form.elements[name].value); });
+      ["title", "body", "cap_instruction"].concat(versionFields).forEach(function (name) {
+        if (form.elements[name]) body.set(name, form.elements[name].value);
+      });
       body.set("kind", form.elements.kind.value);
       fetch(form.dataset.preview, {
         method: "POST",
@@ -105,12 +109,21 @@
           document.getElementById("preview-sms-cut").hidden = !preview.sms.cut;
           setText("preview-web-title", preview.web.title);
           setText("preview-web-body", preview.web.body);
+          document.querySelectorAll("[data-language]").forEach(function (block) {
+            const version = (preview.versions || {})[block.dataset.language];
+            block.hidden = !version;
+            if (!version) return;
+            block.querySelector("[data-part=text]").textContent = version.text;
+            block.querySelector("[data-part=segments]").textContent = String(version.segments);
+            block.querySelector("[data-part=encoding]").textContent = version.encoding;
+            block.querySelector("[data-part=cut]").hidden = !version.cut;
+          });
         })
         .catch(function () { /* the preview catches up after the next change */ });
     }, 400);
 
     const audienceFields = ["tags", "regions", "near", "channels"];
-    const previewFields = ["kind", "title", "body", "cap_instruction"];
+    const previewFields = ["kind", "title", "body", "cap_instruction"].concat(versionFields);
     function changed(event) {
       const name = event.target.name;
       if (name === "kind") showKind();
