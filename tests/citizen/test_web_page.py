@@ -246,7 +246,8 @@ def test_a_number_signed_up_on_the_page_in_english_gets_english_bulletins(
     assert f'action="/c/{slug}/confirm-follow?lang=en"' in asked.text
     code = _texted_code(gateway, "+8613900139005")
 
-    client.post(f"/c/{slug}/confirm-follow?lang=en", data={"phone": "13900139005", "code": code})
+    done = client.post(f"/c/{slug}/confirm-follow?lang=en", data={"phone": "13900139005", "code": code})
+    assert "Followed: bulletins will come to you by SMS." in done.text  # the page stays in English
 
     follower = db.execute(select(Follower)).scalar_one()
     assert (follower.handle, follower.language) == ("+8613900139005", "en")

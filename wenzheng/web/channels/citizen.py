@@ -277,7 +277,7 @@ async def citizen_confirm_follow_by_phone(request: Request, account: str) -> Res
     form = await request.form()
     phone, place, code, ip = _field(form, "phone"), _field(form, "place"), _field(form, "code"), client_ip(request)
     await run_in_threadpool(_follow, account, phone, place, code, ip, language_of(request))
-    return RedirectResponse(f"/c/{account}?followed=1", status_code=303)
+    return RedirectResponse(f"/c/{account}?followed=1&lang={language_of(request)}", status_code=303)
 
 
 def _follow(account: str, phone: str, place: str, code: str, ip: str, language: str) -> None:
