@@ -106,6 +106,33 @@ def test_in_china_a_divisions_pinyin_means_the_division() -> None:
     assert load_towns(["HT"]).resolve("Baoxing") is None  # only for agencies in China
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # A name several divisions share, told apart by a place written beside it.
+        (
+            "My friend is buried under rubble in Lushan County, Ya'an",
+            [("芦山县", "Lushan County"), ("雅安市", "Ya'an")],
+        ),
+        ("Flooding in Lushan County, Henan", [("鲁山县", "Lushan County"), ("河南省", "Henan")]),
+        ("We are trapped in Lushan, Sichuan", [("芦山县", "Lushan"), ("四川省", "Sichuan")]),
+        ("We are in Lushan, please help", [(None, "Lushan")]),  # no pin rather than a wrong one
+        # A township's name is not the county's elsewhere that shares it (龙门县 is in Guangdong).
+        (
+            "Trapped at Longmen township, Lushan County, Ya'an",
+            [(None, "Longmen township"), ("芦山县", "Lushan County"), ("雅安市", "Ya'an")],
+        ),
+        ("In 2010, MR has worked at Yaan", [("雅安市", "Yaan")]),  # a year is no address; "MR" is not a place
+    ],
+)
+def test_places_written_together_tell_each_other_apart(text: str, names: list[tuple[str | None, str]]) -> None:
+    [result] = triage_batch([{"id": "1", "text": text}], countries=["CN"])
+    found = [
+        (next((n for n in reversed(p.admin) if n), None) if p.lat is not None else None, p.text) for p in result.places
+    ]
+    assert found == names
+
+
 def test_place_names_are_read_as_places_are_called() -> None:
     china = load_towns(["CN"])
     called = {

@@ -32,6 +32,10 @@ _EN_PLACE = re.compile(
     r"\b(?:in|at|near|from|around|to|nan|lan|bo|bò|dans|à)\s+((?:St\.|Ste\.|[A-Z][\w'\-]+|\d+)"
     r"(?:\s+(?:(?:des|de|du|la|le|les|aux|au|à|a|d')\s+){0,2}(?:St\.|Ste\.|[A-Z][\w'\-]+|\d+)){0,4})"
 )
+# After a place phrase: the kind of place it is when smaller than a town's name ("Longmen township"), and further
+# places in apposition, as an address is written ("in Lushan County, Ya'an, Sichuan").
+_SMALLER_PLACE = re.compile(r"\s+(township|town|village)\b")
+_APPOSITION = re.compile(r",\s*([A-Z][\w'\-]+(?:\s+[A-Z][\w'\-]+){0,3})")
 _LOWER_PLACE = re.compile(r"\b(?:nan|lan|bo|bò|dans|à|in|at)\s+([a-z][\w'\-]+(?:\s+(?:[a-z][\w'\-]+|\d+))?)")
 _EN_NOT_PLACE = frozenset(
     ["I", "The", "We", "They", "He", "She", "It", "This", "That", "God", "Jesus", "Mr", "Mrs", "Dr", "Please", "Help"]
@@ -316,10 +320,53 @@ def _place(text: str, span: tuple[int, int], matches: list[Match], gazetteer: Ga
 def _english_places(text: str, towns: TownIndex | None) -> tuple[Place, ...]:
     found: dict[str, None] = {}
     for match in _EN_PLACE.finditer(text):
-        phrase = match.group(1).strip()
-        if phrase.split()[0] not in _EN_NOT_PLACE and not phrase.isdigit():
-            found.setdefault(phrase, None)
-    return tuple(_english_place(phrase, towns) for phrase in found)
+        for phrase in _phrases_from(text, match):
+            if phrase.split()[0] not in _EN_NOT_PLACE and not phrase.isdigit():
+                found.setdefault(phrase, None)
+    places = tuple(_english_place(phrase, towns) for phrase in found)
+    if towns is None or all(place.lat is not None for place in places):
+        return places
+    return tuple(_told_apart(place, places, towns) for place in places)
+
+
+def _phrases_from(text: str, match: re.Match[str]) -> list[str]:
+    """The phrase after a preposition, with its kind when it is a township's ("Longmen township": not 龙门县),
+    then the places written after it in apposition ("Lushan County, Ya'an, Sichuan")."""
+    phrase, end = match.group(1).strip(), match.end()
+    smaller = _SMALLER_PLACE.match(text, end)
+    if smaller is not None:
+        phrase, end = f"{phrase} {smaller.group(1)}", smaller.end()
+    phrases = [phrase]
+    if phrase.isdigit():
+        return phrases  # "in 2010, MR has…": a year, and what follows it is no address
+    following = _APPOSITION.match(text, end)
+    while following is not None and len(phrases) < 4 and len(following.group(1)) >= 3:
+        phrases.append(following.group(1))
+        following = _APPOSITION.match(text, following.end())
+    return phrases
+
+
+def _told_apart(place: Place, places: tuple[Place, ...], towns: TownIndex) -> Place:
+    """A name several Chinese divisions share, told apart by another place of the message: "Lushan County, Ya'an"
+    is 芦山县, the one in 雅安市 (鲁山县 is in Henan, 庐山市 in Jiangxi). Only when exactly one of them lies in a
+    division named elsewhere in the message."""
+    if place.lat is not None:
+        return place
+    others = [p.admin for p in places if p.lat is not None and p.admin[0] is not None]
+    inside = [
+        town
+        for town in towns.namesakes(place.text)
+        if town.admin is not None and any(_within(town.admin, other) for other in others)
+    ]
+    if len(inside) != 1:
+        return place
+    return Place(text=place.text, admin=inside[0].admin_names(), lat=inside[0].lat, lon=inside[0].lon)
+
+
+def _within(admin: tuple[str | None, ...], larger: tuple[str | None, ...]) -> bool:
+    """Whether a division lies in another one: their names agree wherever the larger one's are given."""
+    named = [i for i, name in enumerate(larger) if name is not None]
+    return bool(named) and all(admin[i] == larger[i] for i in named)
 
 
 def _lower_case_towns(text: str, towns: TownIndex | None) -> tuple[Place, ...]:

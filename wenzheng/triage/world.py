@@ -34,6 +34,9 @@ _CONNECTORS = frozenset(["de", "du", "des", "la", "le", "d", "of"])  # a name go
 # Town names that are also the word for a crossroads (Carrefour, and its Creole Kafou): followed by another name,
 # they name a crossroads, as "Kafou Lise" or "Carrefour Aéroport" do; followed by a number, a part of the town.
 _CROSSROADS = frozenset(["carrefour", "kafou"])
+# "Longmen township", "Yaoqiao town": a township's name, which a county elsewhere may share (龙门县, Guangdong),
+# so the words before them never name a division or town of the index.
+_SMALLER = frozenset(["township", "town", "village", "xiang", "zhen", "cun"])
 _NOT_LETTERS = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`")
 _SPELT_OUT = {"st": "saint", "ste": "sainte"}
@@ -59,28 +62,45 @@ class Town:
 class TownIndex:
     """Folded names of the towns of some countries, each to the most populous town of that name."""
 
-    def __init__(self, countries: Sequence[str], names: dict[str, Town | None]) -> None:
+    def __init__(
+        self,
+        countries: Sequence[str],
+        names: dict[str, Town | None],
+        namesakes: Mapping[str, tuple[Town, ...]] | None = None,
+    ) -> None:
         self.countries = tuple(countries)
         self._names = names
+        self._namesakes = namesakes or {}
 
     def __len__(self) -> int:
         return len(self._names)
 
     def resolve(self, phrase: str) -> Town | None:
-        """The town a place phrase names: its longest run of words that is a town's name, leftmost first.
+        """The town a place phrase names (see ``name_in``); None for none, or for a name several share."""
+        key = self.name_in(phrase)
+        return self._names[key] if key is not None else None
+
+    def namesakes(self, phrase: str) -> tuple[Town, ...]:
+        """The Chinese divisions a name several of them share stands for (Lushan: 芦山县, 鲁山县, 庐山市), so that
+        another place of the message can tell which is meant; empty for any other phrase."""
+        key = self.name_in(phrase)
+        return self._namesakes.get(key, ()) if key is not None else ()
+
+    def name_in(self, phrase: str) -> str | None:
+        """The folded name a place phrase names: its longest run of words that is a town's name, leftmost first.
 
         "Delmas 33" → Delmas; "Sapotille Carrefour" → Carrefour, but not "Carrefour Airport" (a crossroads). A
         hyphenated word is one name or none (Fonds-Verrettes is not Verrettes), and a run followed by de/du/la… is
-        not a whole name (Saint-Louis du Sud is not Saint-Louis). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is
-        not read as "Cap" (short names only as the whole phrase or in capitals, as "PAP" is written). A name two
-        towns of like size share resolves to nothing.
+        not a whole name (Saint-Louis du Sud is not Saint-Louis), nor is one followed by township/town/village
+        ("Longmen township" is not 龙门县). "Cap" alone → Cap-Haïtien, but "Cap Rouge" is not read as "Cap" (short
+        names only as the whole phrase or in capitals, as "PAP" is written).
         """
         words = phrase.split()[:_MAX_WORDS]
         folded = [fold(word) for word in words]
         for size in range(len(words), 0, -1):
             for start in range(len(words) - size + 1):
                 following = folded[start + size] if start + size < len(words) else ""
-                if following in _CONNECTORS:
+                if following in _CONNECTORS or following in _SMALLER:
                     continue
                 key = " ".join(w for w in folded[start : start + size] if w)
                 if key not in self._names:
@@ -90,7 +110,7 @@ class TownIndex:
                 if key in _CROSSROADS and following and not following.isdigit():
                     continue  # Kafou Lise, Carrefour Clercine: a crossroads of that name, not the town
                 if len(key) >= SHORT_NAME or _short_name_allowed(words, start, size):
-                    return self._names[key]
+                    return key
         return None
 
 
@@ -138,7 +158,9 @@ def _index_of(codes: tuple[str, ...]) -> TownIndex:
         _add_name(own, town.name, town)
     names = alternates | own  # a town's own name wins over another town's alternate
     if "CN" in codes:
-        names |= _chinese_divisions()  # and in China, a division's name wins over a GeoNames town's
+        divisions, namesakes = _chinese_divisions()
+        names |= divisions  # and in China, a division's name wins over a GeoNames town's
+        return TownIndex(codes, names, namesakes)
     return TownIndex(codes, names)
 
 
@@ -180,9 +202,10 @@ _NAME_READINGS = {
 
 
 @functools.cache
-def _chinese_divisions() -> dict[str, Town | None]:
+def _chinese_divisions() -> tuple[dict[str, Town | None], dict[str, tuple[Town, ...]]]:
     """China's provinces, cities and counties from the Chinese gazetteer, by the pinyin of their names (雅安市 →
-    Ya'an, 宝兴县 → Baoxing), with the gazetteer's centres.
+    Ya'an, 宝兴县 → Baoxing), with the gazetteer's centres; and for each name several far-apart divisions share
+    (Lushan), all of them.
 
     GeoNames lists Chinese towns under the towns' own names, and a county is often seated in a town named
     otherwise: its "Baoxing" is a town near Neijiang, 280 km from Baoxing County, which is what an English message
@@ -191,6 +214,7 @@ def _chinese_divisions() -> dict[str, Town | None]:
     from wenzheng.triage.gazetteer import load_gazetteer, short_name
 
     names: dict[str, Town | None] = {}
+    every: dict[str, list[Town]] = {}
     gazetteer = load_gazetteer()
     divisions = sorted(gazetteer.by_code.values(), key=lambda d: (d.level, d.code))  # larger first
     for division in divisions:
@@ -202,10 +226,12 @@ def _chinese_divisions() -> dict[str, Town | None]:
         plain = _ETHNIC_NAMES.sub("", short)  # 北川羌族 → 北川: English says Beichuan, not Beichuan Qiangzu
         for name in dict.fromkeys((short, plain) if len(plain) >= 2 else (short,)):
             reading = place_pinyin(name)
-            _add_name(names, reading, town)
+            _add_name(names, reading, town, every)
             if "ü" in reading:  # written Lüliang, Luliang or, by Chinese keyboards, Lvliang
-                _add_name(names, reading.replace("ü", "v"), town)
-    return names
+                _add_name(names, reading.replace("ü", "v"), town, every)
+    shared = [key for key, town in names.items() if town is None]
+    namesakes = {key: tuple(dict.fromkeys(every[key])) for key in shared}
+    return names, namesakes
 
 
 def place_pinyin(name: str) -> str:
@@ -224,15 +250,16 @@ def place_pinyin(name: str) -> str:
     return " ".join(_PLACE_READINGS.get(character, reading) for character, reading in zip(name, readings, strict=True))
 
 
-def _add_name(names: dict[str, Town | None], name: str, town: Town) -> None:
+def _add_name(names: dict[str, Town | None], name: str, town: Town, every: dict[str, list[Town]] | None = None) -> None:
     """Add a name, also written without its spaces; one that two towns of like size far apart share is kept as
-    ambiguous (``None``)."""
+    ambiguous (``None``). ``every`` collects all the towns of each name."""
     key = fold(name)
     if len(key) < 3 or not key.isascii():  # Latin-script names only: the phrases are English
         return
-    _add_key(names, key, town)
-    if " " in key:
-        _add_key(names, key.replace(" ", ""), town)
+    for written in (key, key.replace(" ", "")) if " " in key else (key,):
+        _add_key(names, written, town)
+        if every is not None:
+            every.setdefault(written, []).append(town)
 
 
 def _add_key(names: dict[str, Town | None], key: str, town: Town) -> None:
