@@ -39,6 +39,7 @@ SAMPLE_BODIES = {
     "PlaceCountriesIn": {"place_countries": ["HT"]},
     "IssuingUnitCodeIn": {"issuing_unit_code": "51180000000000"},
     "RetentionIn": {"retention_days": 365},
+    "EnglishNameIn": {"name_en": "Ya'an Emergency Management Bureau"},
 }
 
 

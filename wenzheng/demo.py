@@ -16,6 +16,7 @@ from wenzheng.accounts.models import Account
 from wenzheng.agencies.actions import (
     do_create_agency,
     do_create_department,
+    do_set_english_name,
     do_set_issuing_unit_code,
     do_set_place_countries,
     do_set_retention_days,
@@ -49,6 +50,7 @@ class DemoAgency:
     departments: tuple[str, ...]
     staff: tuple[tuple[str, str, Role], ...]
     place_countries: tuple[str, ...] = ()  # where English place names are pinned (wenzheng.triage.world)
+    name_en: str = ""  # the sender of its alerts' English CAP info
 
 
 AGENCIES = (
@@ -67,6 +69,7 @@ AGENCIES = (
             ("yaan-viewer", "陈静", Role.VIEWER),
         ),
         place_countries=("CN",),
+        name_en="Ya'an Emergency Management Bureau",
     ),
     DemoAgency(
         "yaan-police",
@@ -184,6 +187,8 @@ def _seed_agency(session: Session, actor: Actor, spec: DemoAgency) -> None:
     departments = {name: do_create_department(session, actor, agency, name=name) for name in spec.departments}
     if spec.place_countries:
         do_set_place_countries(session, actor, agency, spec.place_countries)
+    if spec.name_en:
+        do_set_english_name(session, actor, agency, spec.name_en)
     do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_HOLIDAYS), working=False)
     do_set_calendar_days(session, actor, agency.id, parse_days(CHINA_2026_WORKING_WEEKENDS), working=True)
     account = do_create_account(

@@ -459,3 +459,6 @@ def test_an_english_version_is_composed_beside_the_chinese_and_shown_with_its_re
     assert readers_line and readers_line.group(1) == "1"
     edit = client.get(f"/console/bulletins/{bulletin.id}/edit")
     assert 'name="en_title" value="Water back in Lushan"' in edit.text  # the form keeps the version
+    listed = client.get(f"/console/accounts/{tenant.account.id}/bulletins").text
+    assert re.search(r'id="follower-languages">关注者 <strong>3</strong> · 其中读 English <strong>1</strong>', listed)
+    assert '<span class="badge" title="English">EN</span>' in listed

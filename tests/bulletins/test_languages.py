@@ -196,10 +196,12 @@ def test_an_alert_in_two_languages_has_a_cap_info_for_each(db: Session, tenant: 
     )
     db.add(bulletin)
     db.flush()  # an id for its address; built, not stored
+    agency = db.get_one(Agency, tenant.agency.id)
+    agency.name_en = "Lushan Emergency Management Bureau"
     document = cap.alert_document(
         bulletin,
         account=db.get_one(Account, tenant.account.id),
-        agency=db.get_one(Agency, tenant.agency.id),
+        agency=agency,
         references=[],
         base_url="https://wz.example.cn",
     )
@@ -211,6 +213,7 @@ def test_an_alert_in_two_languages_has_a_cap_info_for_each(db: Session, tenant: 
     assert english_info["instruction"] == "Leave low ground and river banks now."
     assert english_info["area_desc"] == "Lushan County" and english_info["geocodes"] == [("GB/T 2260", "511826")]
     assert english_info["web"].endswith(f"/bulletins/{bulletin.id}?lang=en")
+    assert (chinese["sender_name"], english_info["sender_name"]) == (agency.name, "Lushan Emergency Management Bureau")
     # CAP: the same category, urgency, severity, certainty and times in every language.
     for name in ("categories", "urgency", "severity", "certainty", "effective", "response_types", "parameters"):
         assert chinese[name] == english_info[name], name

@@ -115,3 +115,31 @@ def test_an_admin_sets_the_code_in_the_console_and_through_the_api(
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_unit_code"
     cleared = client.put(path, json={"issuing_unit_code": None}, headers=headers)
     assert cleared.status_code == 200 and cleared.json()["issuing_unit_code"] is None
+
+
+def test_an_admin_gives_the_agency_an_english_name_in_the_console_and_through_the_api(
+    client: TestClient, db: Session, tenant: Tenant
+) -> None:
+    login(client, tenant.admin.username)
+    assert 'id="english-name"' in client.get(f"/console/agencies/{tenant.agency.id}").text
+    saved = client.post(
+        f"/console/agencies/{tenant.agency.id}/english-name",
+        data={"csrf_token": csrf_of(client), "name_en": "  Lushan Emergency Management Bureau "},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    db.expire_all()
+    assert db.get_one(Agency, tenant.agency.id).name_en == "Lushan Emergency Management Bureau"
+    event = db.execute(select(AuditEvent).where(AuditEvent.action == "console:agency:name_en")).scalar_one()
+    assert event.data == {"before": None, "after": "Lushan Emergency Management Bureau"}
+
+    _token, secret = create_api_token(db, tenant.agency, Role.ADMIN)
+    headers = {"Authorization": f"Bearer {secret}"}
+    path = f"/api/v1/agencies/{tenant.agency.id}/english-name"
+    too_long = client.put(path, json={"name_en": "x" * 201}, headers=headers)
+    assert too_long.status_code == 422
+    cleared = client.put(path, json={"name_en": ""}, headers=headers)
+    assert cleared.status_code == 200 and cleared.json()["name_en"] is None
+    _token, operator_secret = create_api_token(db, tenant.agency, Role.OPERATOR)
+    refused = client.put(path, json={"name_en": "X"}, headers={"Authorization": f"Bearer {operator_secret}"})
+    assert refused.status_code == 403

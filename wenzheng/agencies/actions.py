@@ -66,6 +66,14 @@ def do_set_retention_days(session: Session, actor: Actor, agency: Agency, days: 
     return _set_setting(session, actor, agency, "retention_days", clean_retention_days(days))
 
 
+def do_set_english_name(session: Session, actor: Actor, agency: Agency, name: str | None) -> Agency:
+    """An agency admin sets its English name ("Ya'an Emergency Management Bureau"), which an alert's English CAP
+    info gives as its sender; empty clears it."""
+    actor.require_role(agency.id, Role.ADMIN)
+    cleaned = clean_text(name or "", field="name_en", max_length=200, required=False) or None
+    return _set_setting(session, actor, agency, "name_en", cleaned)
+
+
 def _set_setting(session: Session, actor: Actor, agency: Agency, name: str, value: object) -> Agency:
     """Set one checked agency setting, audited as ``console:agency:{name}`` with its value before and after."""
     before = getattr(agency, name)

@@ -25,6 +25,8 @@ class Agency(Base):
     issuing_unit_code: Mapped[str | None] = mapped_column(String(14), nullable=True)
     # Days a citizen's personal data is kept after their case ends (citizens.retention); None keeps it.
     retention_days: Mapped[int | None] = mapped_column(nullable=True)
+    # How the agency is called in English (the sender of its alerts' English CAP info); None: its name as it is.
+    name_en: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

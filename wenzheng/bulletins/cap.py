@@ -513,7 +513,7 @@ def _info(
     _text(info, "effective", cap_time(alert_sent_at(bulletin)))
     if bulletin.expires_at is not None:
         _text(info, "expires", cap_time(bulletin.expires_at))
-    _text(info, "senderName", agency.name)
+    _text(info, "senderName", (agency.name_en or agency.name) if version.language != CHINESE else agency.name)
     _text(info, "headline", version.title[:HEADLINE_MAX])
     _text(info, "description", version.body)
     _text(info, "instruction", version.instruction)

@@ -21,6 +21,7 @@ from wenzheng.agencies.access import (
 from wenzheng.agencies.actions import (
     do_create_agency,
     do_create_department,
+    do_set_english_name,
     do_set_issuing_unit_code,
     do_set_place_countries,
     do_set_retention_days,
@@ -40,6 +41,7 @@ from wenzheng.web.api.schemas import (
     DepartmentIn,
     DepartmentOut,
     DepartmentPatch,
+    EnglishNameIn,
     IssuingUnitCodeIn,
     MeOut,
     NameChangeOut,
@@ -97,6 +99,15 @@ def set_issuing_unit_code(
     """The agency's 发布单位代码, from which its alerts get national identifiers (an admin's setting)."""
     agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
     return AgencyOut.model_validate(do_set_issuing_unit_code(db, actor, agency, body.issuing_unit_code))
+
+
+@router.put("/agencies/{agency_id}/english-name", response_model=AgencyOut)
+def set_english_name(
+    agency_id: int, body: EnglishNameIn, actor: Actor = Depends(current_actor), db: Session = Depends(get_db)
+) -> AgencyOut:
+    """The agency's English name, the sender of its alerts' English CAP info (an admin's setting)."""
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    return AgencyOut.model_validate(do_set_english_name(db, actor, agency, body.name_en))
 
 
 @router.put("/agencies/{agency_id}/retention", response_model=AgencyOut)

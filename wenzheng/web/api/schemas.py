@@ -19,6 +19,7 @@ class AgencyOut(Out):
     place_countries: list[str]
     issuing_unit_code: str | None
     retention_days: int | None
+    name_en: str | None
     created_at: dt.datetime
 
 
@@ -30,6 +31,10 @@ class AgencyIn(BaseModel):
 
 class IssuingUnitCodeIn(BaseModel):
     issuing_unit_code: str | None = Field(default=None, max_length=20)  # 14 digits; null or "" clears it
+
+
+class EnglishNameIn(BaseModel):
+    name_en: str | None = Field(default=None, max_length=200)  # null or "" clears it
 
 
 class RetentionIn(BaseModel):

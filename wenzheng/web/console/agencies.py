@@ -11,6 +11,7 @@ from wenzheng.accounts.actions import do_create_account
 from wenzheng.agencies.access import access_agency_by_id, access_department_by_id, departments_of, visible_agencies
 from wenzheng.agencies.actions import (
     do_create_department,
+    do_set_english_name,
     do_set_issuing_unit_code,
     do_set_place_countries,
     do_set_retention_days,
@@ -111,6 +112,18 @@ def set_issuing_unit_code(
 ) -> Response:
     agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
     do_set_issuing_unit_code(db, actor, agency, code)
+    return see_other(f"/console/agencies/{agency.id}", notice="saved")
+
+
+@router.post("/agencies/{agency_id}/english-name")
+def set_english_name(
+    agency_id: int,
+    name_en: str = Form(""),
+    actor: Actor = Depends(current_actor),
+    db: Session = Depends(get_db),
+) -> Response:
+    agency = access_agency_by_id(db, actor, agency_id, minimum=Role.ADMIN)
+    do_set_english_name(db, actor, agency, name_en)
     return see_other(f"/console/agencies/{agency.id}", notice="saved")
 
 

@@ -333,6 +333,9 @@ def bulletins_page(
             "authors": _user_names(db, (b.author_id for b in bulletins)),
             "progress": sent_and_recorded(db, [b.id for b in bulletins]),
             "can_compose": role is not None and role.at_least(Role.OPERATOR),
+            "followers": count_audience(db, account.id, {}),
+            "readers": count_languages(db, account.id, {}),
+            "languages": LANGUAGES,
         },
     )
 
