@@ -289,3 +289,8 @@ def test_a_message_in_english_is_acknowledged_in_english(client: TestClient, db:
     assert status == 200 and f"Your reference: {refs[0]}." in english and f"STATUS {refs[0]}" in english
     assert f"Your reference: {refs[1]}." in creole  # Latin letters: English is likelier read than Chinese
     assert f"受理编号：{refs[2]}" in chinese and "reference" not in chinese
+    # What the English acknowledgement says to write is answered in English; someone else's reference is not found.
+    _status, asked = send_text(client, connected, f"STATUS {refs[0]}", openid="o_e")
+    assert f"<![CDATA[Reference {refs[0]}: received, and being passed to the people who handle it.]]>" in asked
+    _status, stranger = send_text(client, connected, f"status {refs[0]}", openid="o_z")
+    assert "<![CDATA[We found no message of yours with the reference" in stranger

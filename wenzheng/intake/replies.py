@@ -18,7 +18,7 @@ from wenzheng.intake.inbound import FollowAction
 from wenzheng.messages.models import Message
 from wenzheng.triage.normalize import detect_language
 
-STATUS_QUERY = re.compile(r"^\s*(?:查询|查|status|STATUS|Status)\s*[:：]?\s*(\d{8}-\d{6,})\s*$")
+STATUS_QUERY = re.compile(r"^\s*(查询|查|status|STATUS|Status)\s*[:：]?\s*(\d{8}-\d{6,})\s*$")
 DEFAULT_WELCOME = (
     "感谢关注{account}。直接发送文字、图片、语音或位置即可求助、咨询或投诉，我们会给您一个受理编号。"
     "如遇生命危险，请同时拨打 110 / 119 / 120。\nFor bulletins in English, reply: English"
@@ -35,6 +35,10 @@ ACKNOWLEDGEMENT_EN = (
 _LATIN = re.compile(r"[A-Za-z]{2}")
 STATUS_TEXT = {
     "received": "已受理，正在分派处理。",
+}
+# Asked with STATUS (what the English acknowledgement says to write), answered in English.
+STATUS_TEXT_EN = {
+    "received": "received, and being passed to the people who handle it.",
 }
 
 
@@ -81,7 +85,7 @@ def _status_reply(session: Session, message: Message) -> Reply | None:
     match = STATUS_QUERY.match(message.text)
     if match is None:
         return None
-    ref = match.group(1)
+    english, ref = match.group(1).lower() == "status", match.group(2)
     asked = session.execute(
         select(Message)
         .where(Message.account_id == message.account_id)
@@ -89,9 +93,14 @@ def _status_reply(session: Session, message: Message) -> Reply | None:
         .where(Message.citizen_id == message.citizen_id)  # only the sender may ask about their own message
     ).scalar_one_or_none()
     if asked is None:
+        if english:
+            return text_reply(f"We found no message of yours with the reference {ref}; check it and try again.")
         return text_reply(f"没有找到您的受理编号 {ref}，请核对后重试。")
-    status = f"受理编号 {ref}：{STATUS_TEXT.get(asked.status, asked.status)}"
     answer = _latest_answer(session, asked)
+    if english:
+        status = f"Reference {ref}: {STATUS_TEXT_EN.get(asked.status, asked.status)}"
+        return text_reply(f"{status}\nAnswer: {answer}" if answer else status)
+    status = f"受理编号 {ref}：{STATUS_TEXT.get(asked.status, asked.status)}"
     return text_reply(f"{status}\n答复：{answer}" if answer else status)
 
 
