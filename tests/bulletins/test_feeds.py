@@ -142,6 +142,41 @@ def test_bulletin_entries_link_to_the_citizen_page_with_kind_and_text() -> None:
     assert content is not None and content.get("type") == "text" and content.text == notice.body
 
 
+def test_the_english_feeds_give_each_bulletin_in_english_where_it_has_a_version() -> None:
+    english = {"title": "Water off tomorrow", "body": "No tap water in Yucheng from 9:00 to 17:00 tomorrow."}
+    translated, plain = bulletin(id=5, translations={"en": english}), bulletin(id=6)
+    raw = atom_feed([translated, plain], account=account(), agency=agency(), base_url=BASE, language="en")
+    feed = parse_feed(raw)
+    assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == "en-US"
+    assert links(feed, "self") == {"application/atom+xml": f"{BASE}/c/yaan/bulletins.atom?lang=en"}
+    assert feed.findtext(ATOM + "title") == "雅安发布 · Bulletins"
+    first, second = feed.findall(ATOM + "entry")
+    assert first.findtext(ATOM + "title") == "Water off tomorrow"
+    assert first.findtext(ATOM + "content") == english["body"]
+    assert links(first, "alternate") == {"text/html": f"{BASE}/c/yaan/bulletins/5?lang=en"}
+    category = first.find(ATOM + "category")
+    assert category is not None and category.get("label") == "Notice"
+    assert second.findtext(ATOM + "title") == "停水通知"  # no English version: the Chinese, linked as such
+    assert links(second, "alternate") == {"text/html": f"{BASE}/c/yaan/bulletins/6"}
+    chinese = parse_feed(atom_feed([translated], account=account(), agency=agency(), base_url=BASE))
+    # Its own feed and entry ids: a reader of both feeds sees two entries, not one that changes language.
+    assert feed.findtext(ATOM + "id") != chinese.findtext(ATOM + "id")
+    assert first.findtext(ATOM + "id") != chinese.findall(ATOM + "entry")[0].findtext(ATOM + "id")
+
+    alert = an_alert(
+        id=7,
+        translations={"en": {"title": "Red rainstorm warning", "event": "Rainstorm", "area_desc": "Lushan County"}},
+    )
+    alerts = parse_feed(cap_feed([alert], account=account(), agency=agency(), base_url=BASE, language="en"))
+    (entry,) = alerts.findall(ATOM + "entry")
+    assert entry.findtext(ATOM + "title") == "【Red warning】Red rainstorm warning"
+    assert entry.findtext(ATOM + "summary") == (
+        "Rainstorm; Severity: Extreme; Area: Lushan County; Valid until: 2025-06-13 08:30"
+    )
+    assert entry.findtext(CAPNS + "event") == "Rainstorm" and entry.findtext(CAPNS + "areaDesc") == "Lushan County"
+    assert entry.findtext(CAPNS + "severity") == "Extreme"  # CAP's own values stay as they are
+
+
 def test_entry_ids_are_stable_uris_and_unique() -> None:
     def ids() -> list[str]:
         feed = parse_feed(
@@ -260,6 +295,10 @@ def test_bulletins_atom_lists_only_this_accounts_published_bulletins(feeds_clien
     assert links(parse_feed(response.content), "self")["application/atom+xml"] == (
         f"{base}/c/{a.account.slug}/bulletins.atom"
     )
+    english = parse_feed(feeds_client.get(f"/c/{a.account.slug}/bulletins.atom?lang=en").content)
+    assert english.get("{http://www.w3.org/XML/1998/namespace}lang") == "en-US"
+    unknown = parse_feed(feeds_client.get(f"/c/{a.account.slug}/bulletins.atom?lang=xx").content)
+    assert unknown.get("{http://www.w3.org/XML/1998/namespace}lang") == "zh-CN"  # a language we have not: Chinese
 
 
 def test_alerts_atom_lists_current_published_alerts_only(feeds_client: TestClient, db: Session) -> None:

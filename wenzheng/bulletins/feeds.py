@@ -3,6 +3,8 @@
 The bulletins feed is for people and feed readers. The alerts feed is for alert aggregators: each entry
 links to the alert's CAP 1.2 document (``type="application/cap+xml"``) and repeats its key fields as
 ``cap:`` elements, as CAP index feeds do. Callers pass only published bulletins (``published_bulletins``).
+Each feed also exists in English (``?lang=en``): every bulletin in its English version where it has one (its
+Chinese otherwise), with English labels, its own feed id and entry ids.
 """
 
 from __future__ import annotations
@@ -31,21 +33,56 @@ from wenzheng.bulletins.cap import (
     deployment_host,
     xml_bytes,
 )
+from wenzheng.bulletins.languages import version_of
 from wenzheng.bulletins.models import Bulletin, BulletinKind
+from wenzheng.followers.languages import CAP_TAGS, CHINESE
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 ATOM_MEDIA_TYPE = "application/atom+xml"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 KIND_LABELS = {BulletinKind.NOTICE: "通知", BulletinKind.NEWS: "新闻", BulletinKind.ALERT: "预警"}
 SUMMARY_MAX = 200
+# The words of each feed's own language (the bulletins' words come from their versions).
+WORDS: dict[str, dict[str, str]] = {
+    CHINESE: {
+        "bulletins": "公告",
+        "alerts": "预警信息",
+        "severity": "严重程度：{}",
+        "area": "区域：{}",
+        "until": "有效期至：{}",
+        "Update": "更新此前的预警",
+        "Cancel": "解除此前的预警",
+        "and": "；",
+        **{f"kind_{kind}": label for kind, label in KIND_LABELS.items()},
+        **{f"colour_{colour}": label for colour, label in COLOUR_LABELS.items()},
+    },
+    "en": {
+        "bulletins": "Bulletins",
+        "alerts": "Alerts",
+        "severity": "Severity: {}",
+        "area": "Area: {}",
+        "until": "Valid until: {}",
+        "Update": "Updates an earlier alert",
+        "Cancel": "Lifts an earlier alert",
+        "and": "; ",
+        "kind_notice": "Notice",
+        "kind_news": "News",
+        "kind_alert": "Alert",
+        **{f"colour_{colour}": f"{colour.capitalize()} warning" for colour in COLOURS},
+    },
+}
 
 
-def bulletins_feed_url(account_slug: str, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/c/{account_slug}/bulletins.atom"
+def bulletins_feed_url(account_slug: str, base_url: str, language: str = CHINESE) -> str:
+    return f"{base_url.rstrip('/')}/c/{account_slug}/bulletins.atom{_query(language)}"
 
 
-def alerts_feed_url(account_slug: str, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/c/{account_slug}/alerts.atom"
+def alerts_feed_url(account_slug: str, base_url: str, language: str = CHINESE) -> str:
+    return f"{base_url.rstrip('/')}/c/{account_slug}/alerts.atom{_query(language)}"
+
+
+def _query(language: str) -> str:
+    return "" if language == CHINESE else f"?lang={language}"
 
 
 def tag_uri(base_url: str, day: dt.datetime, specific: str) -> str:
@@ -53,56 +90,73 @@ def tag_uri(base_url: str, day: dt.datetime, specific: str) -> str:
     return f"tag:{deployment_host(base_url)},{day.astimezone(dt.UTC).date().isoformat()}:{specific}"
 
 
-def bulletin_entry_id(bulletin: Bulletin, base_url: str) -> str:
-    """The Atom id of a bulletin: the same in both feeds, as it is the same bulletin."""
-    return tag_uri(base_url, bulletin.created_at, f"bulletins/{bulletin.id}")
+def bulletin_entry_id(bulletin: Bulletin, base_url: str, language: str = CHINESE) -> str:
+    """The Atom id of a bulletin: the same in both feeds, as it is the same bulletin; its English entries have
+    their own (a reader following both languages sees two entries, not one that changes language)."""
+    specific = f"bulletins/{bulletin.id}" + ("" if language == CHINESE else f"/{language}")
+    return tag_uri(base_url, bulletin.created_at, specific)
 
 
-def atom_feed(bulletins: Sequence[Bulletin], *, account: Account, agency: Agency, base_url: str) -> bytes:
-    """An Atom feed of an account's published bulletins (newest first, as given)."""
+def atom_feed(
+    bulletins: Sequence[Bulletin], *, account: Account, agency: Agency, base_url: str, language: str = CHINESE
+) -> bytes:
+    """An Atom feed of an account's published bulletins (newest first, as given), in ``language``."""
+    words = WORDS[language]
     feed = _feed(
         account,
         agency,
         base_url,
-        feed_id=tag_uri(base_url, account.created_at, f"accounts/{account.id}/bulletins"),
-        title=f"{account.name} · 公告",
-        self_url=bulletins_feed_url(account.slug, base_url),
+        feed_id=tag_uri(base_url, account.created_at, f"accounts/{account.id}/bulletins{_suffix(language)}"),
+        title=f"{account.name} · {words['bulletins']}",
+        self_url=bulletins_feed_url(account.slug, base_url, language),
         bulletins=bulletins,
+        language=language,
     )
     for bulletin in bulletins:
-        entry = _entry(feed, bulletin, account, base_url, title=bulletin.title)
-        _link(entry, "alternate", bulletin_url(account.slug, bulletin.id, base_url=base_url), "text/html")
+        version = version_of(bulletin, language)
+        entry = _entry(feed, bulletin, account, base_url, title=version.title, language=language)
+        page = bulletin_url(account.slug, bulletin.id, base_url=base_url) + _query(version.language)
+        _link(entry, "alternate", page, "text/html")
         if bulletin.kind == BulletinKind.ALERT:
             _link(entry, "alternate", alert_document_url(account.slug, bulletin.id, base_url=base_url), CAP_MEDIA_TYPE)
         if bulletin.link:
             _link(entry, "related", bulletin.link)
-        ET.SubElement(entry, "category", term=bulletin.kind, label=KIND_LABELS.get(bulletin.kind, bulletin.kind))
-        _text(entry, "summary", _summary(bulletin.body))
-        _text(entry, "content", bulletin.body, type="text")
+        ET.SubElement(entry, "category", term=bulletin.kind, label=words.get(f"kind_{bulletin.kind}", bulletin.kind))
+        _text(entry, "summary", _summary(version.body))
+        _text(entry, "content", version.body, type="text")
     return xml_bytes(feed)
 
 
-def cap_feed(alerts: Sequence[Bulletin], *, account: Account, agency: Agency, base_url: str) -> bytes:
-    """An Atom index of an account's published alerts, each entry linking to its CAP 1.2 document."""
+def cap_feed(
+    alerts: Sequence[Bulletin], *, account: Account, agency: Agency, base_url: str, language: str = CHINESE
+) -> bytes:
+    """An Atom index of an account's published alerts, each entry linking to its CAP 1.2 document, in
+    ``language`` (the CAP document itself carries every language)."""
     feed = _feed(
         account,
         agency,
         base_url,
-        feed_id=tag_uri(base_url, account.created_at, f"accounts/{account.id}/alerts"),
-        title=f"{account.name} · 预警信息",
-        self_url=alerts_feed_url(account.slug, base_url),
+        feed_id=tag_uri(base_url, account.created_at, f"accounts/{account.id}/alerts{_suffix(language)}"),
+        title=f"{account.name} · {WORDS[language]['alerts']}",
+        self_url=alerts_feed_url(account.slug, base_url, language),
         bulletins=alerts,
+        language=language,
     )
     feed.set("xmlns:cap", CAP_NAMESPACE)
     for alert in alerts:
-        entry = _entry(feed, alert, account, base_url, title=_alert_title(alert))
+        entry = _entry(feed, alert, account, base_url, title=_alert_title(alert, language), language=language)
         _link(entry, "alternate", alert_document_url(account.slug, alert.id, base_url=base_url), CAP_MEDIA_TYPE)
-        _link(entry, "related", bulletin_url(account.slug, alert.id, base_url=base_url), "text/html")
+        page = bulletin_url(account.slug, alert.id, base_url=base_url) + _query(version_of(alert, language).language)
+        _link(entry, "related", page, "text/html")
         if alert.cap_category:
             ET.SubElement(entry, "category", term=alert.cap_category)
-        _text(entry, "summary", _alert_summary(alert))
-        _cap_fields(entry, alert, account, base_url)
+        _text(entry, "summary", _alert_summary(alert, language))
+        _cap_fields(entry, alert, account, base_url, language)
     return xml_bytes(feed)
+
+
+def _suffix(language: str) -> str:
+    return "" if language == CHINESE else f"/{language}"
 
 
 def _feed(
@@ -114,14 +168,15 @@ def _feed(
     title: str,
     self_url: str,
     bulletins: Sequence[Bulletin],
+    language: str,
 ) -> ET.Element:
-    feed = ET.Element("feed", {"xmlns": ATOM_NAMESPACE, XML_LANG: "zh-CN"})
+    feed = ET.Element("feed", {"xmlns": ATOM_NAMESPACE, XML_LANG: CAP_TAGS[language]})
     _text(feed, "id", feed_id)
     _text(feed, "title", title)
     _text(feed, "subtitle", account.description)
     _text(feed, "updated", cap_time(max((_updated(b) for b in bulletins), default=account.created_at)))
     _link(feed, "self", self_url, ATOM_MEDIA_TYPE)
-    _link(feed, "alternate", f"{base_url.rstrip('/')}/c/{account.slug}", "text/html")
+    _link(feed, "alternate", f"{base_url.rstrip('/')}/c/{account.slug}{_query(language)}", "text/html")
     author = ET.SubElement(feed, "author")
     _text(author, "name", agency.name)
     _text(author, "uri", f"{base_url.rstrip('/')}/c/{account.slug}")
@@ -129,9 +184,11 @@ def _feed(
     return feed
 
 
-def _entry(feed: ET.Element, bulletin: Bulletin, account: Account, base_url: str, *, title: str) -> ET.Element:
+def _entry(
+    feed: ET.Element, bulletin: Bulletin, account: Account, base_url: str, *, title: str, language: str
+) -> ET.Element:
     entry = ET.SubElement(feed, "entry")
-    _text(entry, "id", bulletin_entry_id(bulletin, base_url))
+    _text(entry, "id", bulletin_entry_id(bulletin, base_url, language))
     _text(entry, "title", title)
     _text(entry, "updated", cap_time(_updated(bulletin)))
     _text(entry, "published", cap_time(alert_sent_at(bulletin)))
@@ -143,38 +200,45 @@ def _updated(bulletin: Bulletin) -> dt.datetime:
     return max(bulletin.updated_at or alert_sent_at(bulletin), alert_sent_at(bulletin))
 
 
-def _alert_title(alert: Bulletin) -> str:
+def _alert_title(alert: Bulletin, language: str = CHINESE) -> str:
+    title = version_of(alert, language).title
     if alert.warning_colour in COLOURS:
-        return f"【{COLOUR_LABELS[alert.warning_colour]}】{alert.title}"
-    return alert.title
+        return f"【{WORDS[language][f'colour_{alert.warning_colour}']}】{title}"
+    return title
 
 
-def _alert_summary(alert: Bulletin) -> str:
-    parts = [alert.cap_event or alert.title, f"严重程度：{SEVERITY_LABELS[alert_severity(alert)]}"]
-    if alert.area_desc:
-        parts.append(f"区域：{alert.area_desc}")
+def _alert_summary(alert: Bulletin, language: str = CHINESE) -> str:
+    words, version = WORDS[language], version_of(alert, language)
+    severity = alert_severity(alert)
+    parts = [
+        version.event or alert.cap_event or version.title,
+        words["severity"].format(SEVERITY_LABELS[severity] if language == CHINESE else severity),
+    ]
+    if version.area_desc or alert.area_desc:
+        parts.append(words["area"].format(version.area_desc or alert.area_desc))
     if alert.expires_at is not None:
-        parts.append(f"有效期至：{cap_time(alert.expires_at)[:16].replace('T', ' ')}")
+        parts.append(words["until"].format(cap_time(alert.expires_at)[:16].replace("T", " ")))
     if alert.msg_type in ("Update", "Cancel"):
-        parts.append({"Update": "更新此前的预警", "Cancel": "解除此前的预警"}[alert.msg_type])
-    return "；".join(parts)
+        parts.append(words[alert.msg_type])
+    return words["and"].join(parts)
 
 
-def _cap_fields(entry: ET.Element, alert: Bulletin, account: Account, base_url: str) -> None:
+def _cap_fields(entry: ET.Element, alert: Bulletin, account: Account, base_url: str, language: str = CHINESE) -> None:
     """The alert's key CAP fields inside the entry, so aggregators can filter without fetching it."""
+    version = version_of(alert, language)
     values = [
         ("identifier", alert_identifier(alert, base_url=base_url)),
         ("sender", alert_sender(account, base_url=base_url)),
         ("sent", cap_time(alert_sent_at(alert))),
         ("status", "Actual"),
         ("msgType", alert.msg_type),
-        ("event", alert.cap_event),
+        ("event", version.event or alert.cap_event),
         ("category", alert.cap_category),
         ("urgency", alert.cap_urgency or "Unknown"),
         ("severity", alert_severity(alert)),
         ("certainty", alert.cap_certainty or "Unknown"),
         ("expires", cap_time(alert.expires_at) if alert.expires_at else ""),
-        ("areaDesc", alert.area_desc),
+        ("areaDesc", version.area_desc or alert.area_desc),
         ("polygon", alert.area_polygon),
     ]
     for name, value in values:

@@ -21,6 +21,7 @@ from wenzheng.channels.web.submit import account_by_slug
 from wenzheng.config import get_settings
 from wenzheng.db import session_scope
 from wenzheng.errors import NotFound
+from wenzheng.followers.languages import CHINESE, LANGUAGES
 
 router = APIRouter(prefix="/c")
 MAX_AGE_SECONDS = 60  # short: an alert or its withdrawal must reach pollers within a minute
@@ -28,26 +29,33 @@ FEED_LENGTH = 50
 
 
 @router.get("/{account}/bulletins.atom")
-def bulletins_atom(request: Request, account: str) -> Response:
+def bulletins_atom(request: Request, account: str, lang: str = "") -> Response:
+    """The account's bulletins; ``?lang=en`` in English (each in its English version where it has one)."""
     base_url = get_settings().base_url
     with session_scope() as session:
         found = account_by_slug(session, account)
         agency = session.get(Agency, found.agency_id)
         bulletins = published_bulletins(session, found.id, limit=FEED_LENGTH)
-        body = atom_feed(bulletins, account=found, agency=_agency(agency), base_url=base_url)
+        body = atom_feed(bulletins, account=found, agency=_agency(agency), base_url=base_url, language=_language(lang))
     return _cacheable(request, body, ATOM_MEDIA_TYPE)
 
 
 @router.get("/{account}/alerts.atom")
-def alerts_atom(request: Request, account: str) -> Response:
+def alerts_atom(request: Request, account: str, lang: str = "") -> Response:
+    """The account's current alerts, each linking to its CAP document; ``?lang=en`` in English."""
     base_url = get_settings().base_url
     with session_scope() as session:
         found = account_by_slug(session, account)
         agency = session.get(Agency, found.agency_id)
         alerts = published_bulletins(session, found.id, limit=FEED_LENGTH, kind=BulletinKind.ALERT)
         current = [alert for alert in alerts if is_current(alert)]
-        body = cap_feed(current, account=found, agency=_agency(agency), base_url=base_url)
+        body = cap_feed(current, account=found, agency=_agency(agency), base_url=base_url, language=_language(lang))
     return _cacheable(request, body, ATOM_MEDIA_TYPE)
+
+
+def _language(lang: str) -> str:
+    """A feed's language: one bulletins can be written in, else Chinese (an unknown ?lang= is not an error)."""
+    return lang if lang in LANGUAGES else CHINESE
 
 
 @router.get("/{account}/bulletins/{bulletin_id}/cap.xml")
