@@ -57,3 +57,16 @@ def test_every_action_a_case_timeline_can_show_has_words() -> None:
     actions = set(re.findall(r"\"[a-z]+:((?:case|message|attachment):[a-z_]+)\"", source))
     assert {"case:open", "case:assign", "message:reply"} <= actions  # the scan finds them
     assert sorted(a for a in actions if f"audit_action.{a}" not in MESSAGES) == []
+
+
+def test_a_case_written_in_english_says_so_above_the_answer(client: TestClient, db: Session) -> None:
+    tenant = create_tenant(db, "language")
+    english, _ = write_in(client, db, tenant, "We are trapped in the school dormitory, please help us")
+    chinese, _ = write_in(client, db, tenant, "请问低保怎么申请？", kind="consultation")
+    login(client, tenant.operator.username)
+
+    page = client.get(f"/console/cases/{english.id}").text
+    other = client.get(f"/console/cases/{chinese.id}").text
+
+    assert 'id="case-language" data-lang="en"' in page and "此留言为英文" in page
+    assert 'id="case-language"' not in other

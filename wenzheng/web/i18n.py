@@ -264,6 +264,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox.assessment": ("自动研判", "Triage"),
     "inbox.spam": ("疑似垃圾信息", "Flagged as spam"),
     "inbox.cues": ("依据", "Cues"),
+    "cases.written_in_english": (
+        "此留言为英文：对方已收到英文受理回复，请尽量用英文答复。",
+        "Written in English: the citizen got an English acknowledgement; answer in English if you can.",
+    ),
+    "cases.written_in_other": (
+        "此留言不是中文（如海地克里奥尔语、法语）：对方已收到英文受理回复，请尽量用对方能读懂的语言答复。",
+        "Not written in Chinese (Creole, French…): the citizen got an English acknowledgement; answer in a language "
+        "they read.",
+    ),
     "inbox.places": ("地点", "Places"),
     "inbox.department": ("建议部门", "Suggested department"),
     "inbox.cluster": ("相似消息组", "Duplicate cluster"),
