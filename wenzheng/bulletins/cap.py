@@ -33,7 +33,7 @@ from wenzheng.bulletins.models import Bulletin
 from wenzheng.config import get_settings
 from wenzheng.db import utcnow
 from wenzheng.errors import InvalidInput, NotFound
-from wenzheng.followers.languages import CAP_TAGS, CHINESE
+from wenzheng.followers.languages import CAP_TAGS, CHINESE, language_query
 from wenzheng.validation import clean_text
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -174,9 +174,9 @@ def _base(base_url: str | None) -> str:
     return (base_url or get_settings().base_url).rstrip("/")
 
 
-def bulletin_url(account_slug: str, bulletin_id: int, *, base_url: str | None = None) -> str:
-    """The bulletin's public page on the citizen site."""
-    return f"{_base(base_url)}/c/{account_slug}/bulletins/{bulletin_id}"
+def bulletin_url(account_slug: str, bulletin_id: int, *, base_url: str | None = None, language: str = CHINESE) -> str:
+    """The bulletin's public page on the citizen site, shown in ``language``."""
+    return f"{_base(base_url)}/c/{account_slug}/bulletins/{bulletin_id}{language_query(language)}"
 
 
 def alert_document_url(account_slug: str, bulletin_id: int, *, base_url: str | None = None) -> str:
@@ -517,8 +517,7 @@ def _info(
     _text(info, "headline", version.title[:HEADLINE_MAX])
     _text(info, "description", version.body)
     _text(info, "instruction", version.instruction)
-    web = bulletin_url(account.slug, bulletin.id, base_url=base_url)
-    _text(info, "web", web if version.language == CHINESE else f"{web}?lang={version.language}")
+    _text(info, "web", bulletin_url(account.slug, bulletin.id, base_url=base_url, language=version.language))
     if bulletin.warning_colour in COLOURS:
         _value_pair(info, "parameter", COLOUR_PARAMETER, bulletin.warning_colour.capitalize())
     if bulletin.area_desc or bulletin.area_codes or bulletin.area_polygon or cap_circles(bulletin):

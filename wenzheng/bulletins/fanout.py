@@ -251,7 +251,6 @@ def content_stub(bulletin: Bulletin, account: Account, language: str | None = No
     """What every channel's copy is made from (the text of a WeChat, SMS or mail copy; see bulletins.senders), in
     the version for followers who read ``language`` (the Chinese by default, and where it has no such version)."""
     version = version_of(bulletin, language)
-    url = bulletin_url(account.slug, bulletin.id)
     return Content(
         bulletin_id=bulletin.id,
         account_id=account.id,
@@ -259,7 +258,7 @@ def content_stub(bulletin: Bulletin, account: Account, language: str | None = No
         kind=bulletin.kind,
         title=version.title,
         body=version.body or version.instruction,
-        url=url if version.language == CHINESE else f"{url}?lang={version.language}",
+        url=bulletin_url(account.slug, bulletin.id, language=version.language),
         account_slug=account.slug,
         language=version.language,
     )

@@ -35,7 +35,7 @@ from wenzheng.bulletins.cap import (
 )
 from wenzheng.bulletins.languages import version_of
 from wenzheng.bulletins.models import Bulletin, BulletinKind
-from wenzheng.followers.languages import CAP_TAGS, CHINESE
+from wenzheng.followers.languages import CAP_TAGS, CHINESE, language_query
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 ATOM_MEDIA_TYPE = "application/atom+xml"
@@ -74,15 +74,11 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def bulletins_feed_url(account_slug: str, base_url: str, language: str = CHINESE) -> str:
-    return f"{base_url.rstrip('/')}/c/{account_slug}/bulletins.atom{_query(language)}"
+    return f"{base_url.rstrip('/')}/c/{account_slug}/bulletins.atom{language_query(language)}"
 
 
 def alerts_feed_url(account_slug: str, base_url: str, language: str = CHINESE) -> str:
-    return f"{base_url.rstrip('/')}/c/{account_slug}/alerts.atom{_query(language)}"
-
-
-def _query(language: str) -> str:
-    return "" if language == CHINESE else f"?lang={language}"
+    return f"{base_url.rstrip('/')}/c/{account_slug}/alerts.atom{language_query(language)}"
 
 
 def tag_uri(base_url: str, day: dt.datetime, specific: str) -> str:
@@ -115,7 +111,7 @@ def atom_feed(
     for bulletin in bulletins:
         version = version_of(bulletin, language)
         entry = _entry(feed, bulletin, account, base_url, title=version.title, language=language)
-        page = bulletin_url(account.slug, bulletin.id, base_url=base_url) + _query(version.language)
+        page = bulletin_url(account.slug, bulletin.id, base_url=base_url, language=version.language)
         _link(entry, "alternate", page, "text/html")
         if bulletin.kind == BulletinKind.ALERT:
             _link(entry, "alternate", alert_document_url(account.slug, bulletin.id, base_url=base_url), CAP_MEDIA_TYPE)
@@ -146,7 +142,7 @@ def cap_feed(
     for alert in alerts:
         entry = _entry(feed, alert, account, base_url, title=_alert_title(alert, language), language=language)
         _link(entry, "alternate", alert_document_url(account.slug, alert.id, base_url=base_url), CAP_MEDIA_TYPE)
-        page = bulletin_url(account.slug, alert.id, base_url=base_url) + _query(version_of(alert, language).language)
+        page = bulletin_url(account.slug, alert.id, base_url=base_url, language=version_of(alert, language).language)
         _link(entry, "related", page, "text/html")
         if alert.cap_category:
             ET.SubElement(entry, "category", term=alert.cap_category)
@@ -176,7 +172,7 @@ def _feed(
     _text(feed, "subtitle", account.description)
     _text(feed, "updated", cap_time(max((_updated(b) for b in bulletins), default=account.created_at)))
     _link(feed, "self", self_url, ATOM_MEDIA_TYPE)
-    _link(feed, "alternate", f"{base_url.rstrip('/')}/c/{account.slug}{_query(language)}", "text/html")
+    _link(feed, "alternate", f"{base_url.rstrip('/')}/c/{account.slug}{language_query(language)}", "text/html")
     author = ET.SubElement(feed, "author")
     _text(author, "name", agency.name)
     _text(author, "uri", f"{base_url.rstrip('/')}/c/{account.slug}")

@@ -34,6 +34,7 @@ from wenzheng.channels.wechat.errors import AccessTokenRejected, WeChatApiError
 from wenzheng.config import get_settings
 from wenzheng.db import get_engine, session_factory, utcnow
 from wenzheng.errors import WenzhengError
+from wenzheng.followers.languages import CHINESE
 from wenzheng.followers.links import unsubscribe_url
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class Content:
     body: str
     url: str  # the bulletin on the citizen page
     account_slug: str = ""
-    language: str = "zh"  # the language of title and body (bulletins.languages)
+    language: str = CHINESE  # the language of title and body (bulletins.languages)
     sms_sender: str = ""
     mail_sender: str = ""
     wechat_mode: str = ""
@@ -125,7 +126,7 @@ def limiter(channel: str) -> RateLimiter:
 def sms_text(content: Content) -> str:
     """【account】title：body (title: body in a language other than Chinese), cut to the configured number of
     segments, ending with the link when cut."""
-    colon = "：" if content.language == "zh" else ": "
+    colon = "：" if content.language == CHINESE else ": "
     full = f"【{content.account_name}】{content.title}{colon}{content.body}".rstrip(colon)
     if measure(full).segments <= get_settings().bulletin_sms_max_segments:
         return full
@@ -160,7 +161,7 @@ def mail_message(content: Content, to: str, delivery_id: int, *, follower_id: in
 
 
 def _unsubscribe_footer(content: Content, link: str) -> str:
-    if content.language == "en":
+    if content.language != CHINESE:
         return (
             f"\n--\nNo more bulletins from {content.account_name}? Reply to this mail with "
             f"{UNFOLLOW_SUBJECT} (or STOP), or open: {link}\n"

@@ -33,6 +33,11 @@ def language_request(text: str) -> str | None:
     return _WORDS.get(" ".join(match.group(1).upper().split()))
 
 
+def language_query(language: str) -> str:
+    """What a link adds to open a page in ``language``: nothing for Chinese, the pages' own."""
+    return "" if language == CHINESE else f"?lang={language}"
+
+
 def follower_language(code: str | None) -> str | None:
     """What is stored for a follower: a language bulletins can be written in, None for Chinese (the default)."""
     return code if code in LANGUAGES else None

@@ -262,7 +262,6 @@ def channel_previews(
     account: Account, *, kind: str, title: str, body: str, bulletin_id: int = 0, language: str = CHINESE
 ) -> dict[str, Any]:
     """The bulletin as WeChat, SMS and the web page will show it, made by the senders' own functions."""
-    url = bulletin_url(account.slug, bulletin_id)
     content = Content(
         bulletin_id=bulletin_id,
         account_id=account.id,
@@ -270,7 +269,7 @@ def channel_previews(
         kind=kind,
         title=title.strip(),
         body=body.strip(),
-        url=url if language == CHINESE else f"{url}?lang={language}",
+        url=bulletin_url(account.slug, bulletin_id, language=language),
         language=language,
     )
     sms = sms_text(content)
