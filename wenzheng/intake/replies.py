@@ -60,8 +60,9 @@ def decide_reply(session: Session, account: Account, message: Message, *, welcom
 
 def acknowledgement(message: Message) -> str:
     """The case number and how to follow it up, in English when the message is not written in Chinese."""
-    language = detect_language(message.text or "") if message.kind == "text" else "zh"
-    if language == "en" or (language == "other" and _LATIN.search(message.text or "")):
+    text = message.text or ""
+    # Most messages have no Latin word at all: one regex search, not the whole language detection, answers them.
+    if message.kind == "text" and _LATIN.search(text) and detect_language(text) != "zh":
         return ACKNOWLEDGEMENT_EN.format(ref=message.ref)
     return ACKNOWLEDGEMENT.format(ref=message.ref)
 
